@@ -1,0 +1,48 @@
+import { loadConfig } from '../lib/config.ts';
+import { startStack } from '../lib/stack.ts';
+import type { Command } from './main.ts';
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'Run the whole system in the foreground (embedded PostgreSQL unless DATABASE_URL is set).',
+  usage: `Usage: clawbase start
+
+Starts PostgreSQL 17 (embedded, data in CLAWBASE_HOME, default ./.clawbase; or the server in
+DATABASE_URL), applies the migrations, and serves the api schema with PostgREST on
+127.0.0.1:CLAWBASE_REST_PORT (default 3000). Stays in the foreground; Ctrl-C stops everything.
+A second start reuses the data. See .env.example for every setting.`,
+  async run(args) {
+    if (args.length) throw new Error(`start takes no arguments (got ${args.join(' ')}); settings come from the environment.`);
+    const config = loadConfig();
+    const t0 = performance.now();
+    const stack = await startStack(config);
+    console.log(
+      [
+        '',
+        `Clawbase is ready in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
+        `  REST API   ${stack.restUrl}/  (OpenAPI description at that URL)`,
+        `  data       ${config.databaseUrl ? 'DATABASE_URL' : config.home}`,
+        '',
+        'Get a token for an agent and write a memory:',
+        '  TOKEN=$(npx clawbase token --role agent --agent main)',
+        `  curl -X POST ${stack.restUrl}/memory_kv -H "Authorization: Bearer $TOKEN" \\`,
+        `       -H 'Content-Type: application/json' -H 'Prefer: resolution=merge-duplicates' -d '{"key":"hello","value":"world"}'`,
+        '',
+        'Press Ctrl-C to stop.',
+      ].join('\n'),
+    );
+    const signal = await new Promise<NodeJS.Signals | Error>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      void stack.failed.then(resolve);
+    });
+    if (signal instanceof Error) {
+      console.error(`Stopped: ${signal.message}`);
+      return 1;
+    }
+    console.log(`\n${signal}: stopping…`);
+    await stack.stop();
+    console.log('Stopped cleanly.');
+    return 0;
+  },
+};

@@ -1,0 +1,51 @@
+// Applies the committed migrations (graphile-migrate) and the per-install bootstrap that
+// cannot live in a migration: role passwords (secrets) and API role settings (configuration).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@graphile/logger';
+import { migrate, type Settings } from 'graphile-migrate';
+import pg from 'pg';
+
+export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+
+export interface BootstrapOptions {
+  authenticatorPassword: string;
+  workerPassword: string;
+  apiStatementTimeout: string;
+}
+
+/** graphile-migrate settings with its chatter routed to `onInfo` and errors to stderr. */
+export function migrateSettings(connectionString: string, onInfo: (line: string) => void): Settings {
+  const logger = new Logger(() => (level, message) => {
+    if (level === 'error') console.error(message);
+    else onInfo(message);
+  });
+  return { connectionString, migrationsFolder, logger };
+}
+
+export async function applyMigrations(ownerUrl: string, onInfo: (line: string) => void = () => {}): Promise<void> {
+  await migrate(migrateSettings(ownerUrl, onInfo));
+}
+
+export async function bootstrap(ownerUrl: string, opts: BootstrapOptions): Promise<void> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query('begin');
+    // Keep the passwords out of the server log even when statement logging is on.
+    await client.query("set local log_statement = 'none'");
+    await client.query(`alter role authenticator with login password ${client.escapeLiteral(opts.authenticatorPassword)}`);
+    await client.query(`alter role worker with login password ${client.escapeLiteral(opts.workerPassword)}`);
+    for (const role of ['anon', 'agent', 'viewer', 'operator']) {
+      await client.query(`alter role ${role} set statement_timeout = ${client.escapeLiteral(opts.apiStatementTimeout)}`);
+    }
+    await client.query('commit');
+    // PostgREST caches the schema: tell it to reload after any migration.
+    await client.query("notify pgrst, 'reload schema'");
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    await client.end();
+  }
+}

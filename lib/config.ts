@@ -1,0 +1,75 @@
+// Every setting Clawbase reads from the environment, validated once, in one place.
+// .env.example and the README's configuration table list the same variables.
+import path from 'node:path';
+
+export interface Config {
+  /** Folder holding the embedded cluster, secrets, logs and run files. */
+  home: string;
+  /** Set when an external PostgreSQL is used; then nothing embedded is started. */
+  databaseUrl: string | undefined;
+  pgPort: number;
+  restPort: number;
+  /** PostgREST's admin port (/live, /ready); restPort + 1 unless set. */
+  restAdminPort: number;
+  /** Name of the application database inside the cluster. */
+  database: string;
+  jwtSecret: string | undefined;
+  jwtAudience: string;
+  restMaxRows: number;
+  restPool: number;
+  /** statement_timeout for the API roles, as PostgreSQL reads it (e.g. '8s'). */
+  apiStatementTimeout: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new ConfigError(`${name}=${raw} is not a TCP port: use a whole number from 1 to 65535.`);
+  }
+  return n;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}=${raw} must be a positive whole number.`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const home = path.resolve(env.CLAWBASE_HOME || '.clawbase');
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be a postgres:// URL, got "${databaseUrl.slice(0, 20)}…".`);
+  }
+  const jwtSecret = env.JWT_SECRET || undefined;
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    // PostgREST starts with a short secret and then rejects every token: fail here instead.
+    throw new ConfigError('JWT_SECRET must be at least 32 characters (PostgREST rejects every token otherwise). Unset it to let Clawbase generate one.');
+  }
+  const restPort = port(env, 'CLAWBASE_REST_PORT', 3000);
+  const timeout = env.CLAWBASE_API_STATEMENT_TIMEOUT || '8s';
+  if (!/^\d+(ms|s|min)?$/.test(timeout)) {
+    throw new ConfigError(`CLAWBASE_API_STATEMENT_TIMEOUT=${timeout} must look like 500ms, 8s or 1min.`);
+  }
+  return {
+    home,
+    databaseUrl,
+    pgPort: port(env, 'CLAWBASE_PG_PORT', 54329),
+    restPort,
+    restAdminPort: port(env, 'CLAWBASE_REST_ADMIN_PORT', restPort + 1),
+    database: env.CLAWBASE_DB_NAME || 'clawbase',
+    jwtSecret,
+    jwtAudience: 'clawbase',
+    restMaxRows: positiveInt(env, 'CLAWBASE_REST_MAX_ROWS', 1000),
+    restPool: positiveInt(env, 'CLAWBASE_REST_POOL', 10),
+    apiStatementTimeout: timeout,
+  };
+}

@@ -1,0 +1,212 @@
+// Starts the whole system in the foreground: PostgreSQL (embedded unless DATABASE_URL is set),
+// migrations, PostgREST. A child that dies is reported and restarted with backoff; Ctrl-C stops all.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { createDatabaseIfMissing, startEmbeddedPostgres, type RunningPostgres } from '../db/embedded.ts';
+import { applyMigrations, bootstrap } from '../db/migrate.ts';
+import { startPostgrest, type RunningPostgrest } from '../rest/postgrest.ts';
+import type { Config } from './config.ts';
+import { databaseUrls, redact, withDatabase, type DatabaseUrls } from './database-urls.ts';
+import { loadSecrets, type Secrets } from './secrets.ts';
+
+export interface StackState {
+  pid: number;
+  startedAt: string;
+  postgres: { url: string; pid?: number; embedded: boolean };
+  rest: { url: string; adminUrl: string; pid?: number };
+}
+
+export interface Stack {
+  urls: DatabaseUrls;
+  secrets: Secrets;
+  restUrl: string;
+  stop(): Promise<void>;
+  /** Resolves when the stack gives up on a crashing child (and has stopped everything). */
+  failed: Promise<Error>;
+}
+
+export const stateFile = (config: Config) => path.join(config.home, 'run', 'stack.json');
+
+interface Supervised<T extends { exited: Promise<number | null>; stop(): Promise<void> }> {
+  current(): T;
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps one child running: on an unexpected exit it logs why and starts it again,
+ * backing off; after 5 crashes within a minute it gives up through `onGiveUp`.
+ */
+async function supervise<T extends { exited: Promise<number | null>; stop(): Promise<void> }>(
+  name: string,
+  start: () => Promise<T>,
+  log: (line: string) => void,
+  onGiveUp: (err: Error) => void,
+  onRestart: (child: T) => void,
+): Promise<Supervised<T>> {
+  let child = await start();
+  let stopping = false;
+  const crashes: number[] = [];
+  const watch = (c: T) => {
+    void c.exited.then(async (code) => {
+      if (stopping) return;
+      crashes.push(Date.now());
+      while (crashes.length && crashes[0]! < Date.now() - 60_000) crashes.shift();
+      log(`${name} exited unexpectedly (code ${code}); restart ${crashes.length} of 5 within a minute.`);
+      if (crashes.length >= 5) return onGiveUp(new Error(`${name} keeps crashing; see its log under CLAWBASE_HOME/logs.`));
+      await new Promise((r) => setTimeout(r, 250 * 2 ** (crashes.length - 1)));
+      if (stopping) return;
+      try {
+        child = await start();
+        onRestart(child);
+        log(`${name} is running again.`);
+        watch(child);
+      } catch (err) {
+        onGiveUp(new Error(`${name} could not be restarted: ${(err as Error).message}`, { cause: err }));
+      }
+    });
+  };
+  watch(child);
+  return {
+    current: () => child,
+    async stop() {
+      stopping = true;
+      await child.stop();
+    },
+  };
+}
+
+export async function startStack(config: Config, log: (line: string) => void = console.log): Promise<Stack> {
+  const secrets = loadSecrets(config);
+  const urls = databaseUrls(config, secrets);
+  const logs = path.join(config.home, 'logs');
+  const runDir = path.join(config.home, 'run');
+  let giveUp!: (err: Error) => void;
+  const failed = new Promise<Error>((resolve) => (giveUp = resolve));
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop().catch((err: Error) => log(`stop failed: ${err.message}`));
+    started.length = 0;
+    fs.rmSync(stateFile(config), { force: true });
+  };
+  const fail = (err: Error) => {
+    log(err.message);
+    void stopAll().then(() => giveUp(err));
+  };
+
+  try {
+    let db: Supervised<RunningPostgres> | undefined;
+    if (!config.databaseUrl) {
+      const t0 = performance.now();
+      db = await supervise(
+        'PostgreSQL',
+        () =>
+          startEmbeddedPostgres({
+            dataDir: path.join(config.home, 'pg'),
+            port: config.pgPort,
+            superuserPassword: secrets.superuserPassword,
+            logFile: path.join(logs, 'postgres.log'),
+            databases: [config.database],
+          }),
+        log,
+        fail,
+        () => {},
+      );
+      started.push(db);
+      log(`PostgreSQL 17 (embedded) on 127.0.0.1:${config.pgPort}, data in ${path.join(config.home, 'pg')} (${Math.round(performance.now() - t0)} ms)`);
+    } else {
+      await assertReachable(urls.owner);
+      log(`PostgreSQL at ${redact(urls.owner)} (DATABASE_URL)`);
+    }
+
+    const t1 = performance.now();
+    await applyMigrations(urls.owner);
+    await bootstrap(urls.owner, {
+      authenticatorPassword: secrets.authenticatorPassword,
+      workerPassword: secrets.workerPassword,
+      apiStatementTimeout: config.apiStatementTimeout,
+    });
+    log(`Migrations applied (${Math.round(performance.now() - t1)} ms)`);
+
+    const t2 = performance.now();
+    const rest = await supervise(
+      'PostgREST',
+      () =>
+        startPostgrest({
+          dbUri: urls.authenticator,
+          jwtSecret: secrets.jwtSecret,
+          jwtAudience: config.jwtAudience,
+          port: config.restPort,
+          adminPort: config.restAdminPort,
+          maxRows: config.restMaxRows,
+          pool: config.restPool,
+          runDir,
+          logFile: path.join(logs, 'postgrest.log'),
+          jwtCacheSeconds: 300,
+        }),
+      log,
+      fail,
+      () => writeState(),
+    );
+    started.push(rest);
+    log(`PostgREST 12.0.2 on ${rest.current().url} (schema api; ${Math.round(performance.now() - t2)} ms)`);
+
+    const writeState = () => {
+      const state: StackState = {
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        postgres: { url: redact(urls.owner), pid: db?.current().pid, embedded: !config.databaseUrl },
+        rest: { url: rest.current().url, adminUrl: rest.current().adminUrl, pid: rest.current().pid },
+      };
+      fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+    };
+    writeState();
+    return { urls, secrets, restUrl: rest.current().url, stop: stopAll, failed };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function assertReachable(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`Cannot connect to DATABASE_URL (${redact(url)}): ${(err as Error).message}. Check that the server runs and the URL is right, or unset DATABASE_URL to use the embedded PostgreSQL.`, { cause: err });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** For `clawbase migrate` against the embedded cluster when nothing is running: start it just for the job. */
+export async function withRunningDatabase<T>(config: Config, job: (urls: DatabaseUrls, secrets: Secrets) => Promise<T>): Promise<T> {
+  const secrets = loadSecrets(config);
+  const urls = databaseUrls(config, secrets);
+  if (config.databaseUrl || (await canConnect(urls.owner))) return job(urls, secrets);
+  const db = await startEmbeddedPostgres({
+    dataDir: path.join(config.home, 'pg'),
+    port: config.pgPort,
+    superuserPassword: secrets.superuserPassword,
+    logFile: path.join(config.home, 'logs', 'postgres.log'),
+  });
+  try {
+    await createDatabaseIfMissing(withDatabase(urls.owner, 'postgres'), config.database);
+    return await job(urls, secrets);
+  } finally {
+    await db.stop();
+  }
+}
+
+export async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,36 @@
+--! Previous: sha1:312efcfab4204dae3047d1c5182b9b680e34d10e
+--! Hash: sha1:06781db955022fbd42d524b789912a2bd8ac2795
+--! Message: ttl-purge
+
+-- TTL rules: expired memory, expired summaries and audit rows past retention are deleted in
+-- small batches, each its own transaction, so an agent's write never waits long behind the purge.
+
+create procedure private.purge_expired(batch_size integer default 5000, inout deleted jsonb default '{}')
+language plpgsql
+as $$
+-- No SET clause: a procedure with one cannot COMMIT between batches. Every name is schema-qualified instead.
+declare
+  audit_cutoff timestamptz := now() - (private.setting('audit_retention') #>> '{}')::interval;
+  rules text[] := array[
+    'api.memory_kv',              'expires_at <= now()',
+    'api.conversation_summaries', 'expires_at <= now()',
+    'api.audit_log',              format('at < %L', audit_cutoff)];
+  n bigint;
+  total bigint;
+begin
+  for i in 1 .. array_length(rules, 1) by 2 loop
+    total := 0;
+    loop
+      execute format('delete from %s where ctid = any (array(select ctid from %1$s where %s limit %s for update skip locked))',
+                     rules[i], rules[i + 1], batch_size);
+      get diagnostics n = row_count;
+      total := total + n;
+      commit;
+      exit when n < batch_size;
+    end loop;
+    deleted := deleted || jsonb_build_object(split_part(rules[i], '.', 2), total);
+  end loop;
+end
+$$;
+comment on procedure private.purge_expired(integer, jsonb) is 'Deletes expired memory_kv rows, expired conversation_summaries and audit_log rows past audit_retention, batch_size rows per transaction. Returns counts per table. Run: call private.purge_expired();';
+grant execute on procedure private.purge_expired(integer, jsonb) to worker;
