@@ -1,5 +1,5 @@
 --! Previous: sha1:6784dee61aa37079c2821cc0573cf918d1beb9cf
---! Hash: sha1:dd642ed6137a11a41bdf12585e2c73160a757fa7
+--! Hash: sha1:3f7ffa491b0a68f6a282ab7036640bef293db9ae
 --! Message: memory
 
 -- The agent's memory: key-value facts with TTL, conversation summaries, knowledge documents.
@@ -84,7 +84,7 @@ create table api.conversation_summaries (
   id               bigint generated always as identity primary key,
   agent_id         text not null default private.current_agent_id(),
   session_id       text not null,
-  version          integer not null default 1 check (version >= 1),
+  version          integer not null default 0 check (version >= 0),
   summary          text not null,
   method           text not null default 'llm' check (method in ('llm', 'extractive', 'manual')),
   model            text,
@@ -102,7 +102,7 @@ comment on table api.conversation_summaries is 'Summaries of session windows, ve
 comment on column api.conversation_summaries.id is 'Surrogate key.';
 comment on column api.conversation_summaries.agent_id is 'Owning agent; defaults to the caller''s agent_id claim.';
 comment on column api.conversation_summaries.session_id is 'The summarised session.';
-comment on column api.conversation_summaries.version is 'Version of the summary within its session; the highest is current.';
+comment on column api.conversation_summaries.version is 'Version of the summary within its session, from 1; the highest is current. Left out (0) on insert, the next one is assigned.';
 comment on column api.conversation_summaries.summary is 'The summary text.';
 comment on column api.conversation_summaries.method is 'llm (Ollama chat), extractive (fallback when no model answered) or manual.';
 comment on column api.conversation_summaries.model is 'Model that wrote an llm summary.';
@@ -114,6 +114,21 @@ comment on column api.conversation_summaries.message_count is 'How many messages
 comment on column api.conversation_summaries.created_at is 'When the summary was written.';
 comment on column api.conversation_summaries.expires_at is 'When the summary is purged (default: summary_ttl after creation).';
 create index conversation_summaries_expires_idx on api.conversation_summaries (expires_at);
+
+create function private.conversation_summaries_next_version() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  if new.version = 0 then
+    new.version := coalesce((select max(version) from api.conversation_summaries
+                             where agent_id = new.agent_id and session_id = new.session_id), 0) + 1;
+  end if;
+  return new;
+end
+$$;
+comment on function private.conversation_summaries_next_version() is 'BEFORE INSERT trigger: a summary inserted without a version becomes the next version of its session (superseding, not overwriting, the previous one).';
+create trigger next_version before insert on api.conversation_summaries for each row execute function private.conversation_summaries_next_version();
 select private.expose('api.conversation_summaries', 'select, insert, update, delete', 'select, insert, update, delete');
 select private.audit_table('api.conversation_summaries', 'id');
 
@@ -124,6 +139,7 @@ language sql immutable strict parallel safe
 set search_path = ''
 as $$ select encode(sha256(convert_to(content, 'UTF8')), 'hex') $$;
 comment on function private.sha256_hex(text) is 'SHA-256 of a text''s UTF-8 bytes, as 64 hex digits.';
+grant execute on function private.sha256_hex(text) to agent, viewer, operator, worker;
 
 create table api.knowledge_docs (
   id           bigint generated always as identity primary key,

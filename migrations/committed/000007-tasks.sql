@@ -1,5 +1,5 @@
---! Previous: sha1:dd642ed6137a11a41bdf12585e2c73160a757fa7
---! Hash: sha1:0f77ebfc261274f357878dbda0e451fe2d5b02ee
+--! Previous: sha1:3f7ffa491b0a68f6a282ab7036640bef293db9ae
+--! Hash: sha1:4a71f76dad1e388fec227dd3cec0a91d9f8274b2
 --! Message: tasks
 
 -- The workshop kanban: tasks in three columns, ordered within each.

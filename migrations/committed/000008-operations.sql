@@ -1,5 +1,5 @@
---! Previous: sha1:0f77ebfc261274f357878dbda0e451fe2d5b02ee
---! Hash: sha1:312efcfab4204dae3047d1c5182b9b680e34d10e
+--! Previous: sha1:4a71f76dad1e388fec227dd3cec0a91d9f8274b2
+--! Hash: sha1:6ff585c1d25a8d6f2ab6ec107132abea6fce2d51
 --! Message: operations
 
 -- What keeps the system honest: health probes, alerts, scheduled-job runs, backups.

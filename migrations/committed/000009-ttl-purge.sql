@@ -1,5 +1,5 @@
---! Previous: sha1:312efcfab4204dae3047d1c5182b9b680e34d10e
---! Hash: sha1:06781db955022fbd42d524b789912a2bd8ac2795
+--! Previous: sha1:6ff585c1d25a8d6f2ab6ec107132abea6fce2d51
+--! Hash: sha1:1d79d8274ab3877a03f1f520aa215d4d777d5de5
 --! Message: ttl-purge
 
 -- TTL rules: expired memory, expired summaries and audit rows past retention are deleted in
