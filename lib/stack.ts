@@ -1,10 +1,11 @@
 // Starts the whole system in the foreground: PostgreSQL (embedded unless DATABASE_URL is set),
 // migrations, PostgREST. A child that dies is reported and restarted with backoff; Ctrl-C stops all.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createDatabaseIfMissing, startEmbeddedPostgres, type RunningPostgres } from '../db/embedded.ts';
-import { applyMigrations, bootstrap } from '../db/migrate.ts';
 import { startPostgrest, type RunningPostgrest } from '../rest/postgrest.ts';
 import type { Config } from './config.ts';
 import { databaseUrls, redact, withDatabase, type DatabaseUrls } from './database-urls.ts';
@@ -33,6 +34,10 @@ interface Supervised<T extends { exited: Promise<number | null>; stop(): Promise
   stop(): Promise<void>;
 }
 
+/** Set as soon as this process gets SIGINT/SIGTERM, before any shutdown work (see supervise). */
+let signalled = false;
+const noteSignal = () => (signalled = true);
+
 /**
  * Keeps one child running: on an unexpected exit it logs why and starts it again,
  * backing off; after 5 crashes within a minute it gives up through `onGiveUp`.
@@ -49,7 +54,10 @@ async function supervise<T extends { exited: Promise<number | null>; stop(): Pro
   const crashes: number[] = [];
   const watch = (c: T) => {
     void c.exited.then(async (code) => {
-      if (stopping) return;
+      // Ctrl-C in a terminal reaches the whole process group: the child may see it before our
+      // own handler has run. Give that handler a moment before calling the exit a crash.
+      await new Promise((r) => setTimeout(r, 300));
+      if (stopping || signalled) return;
       crashes.push(Date.now());
       while (crashes.length && crashes[0]! < Date.now() - 60_000) crashes.shift();
       log(`${name} exited unexpectedly (code ${code}); restart ${crashes.length} of 5 within a minute.`);
@@ -79,6 +87,7 @@ async function supervise<T extends { exited: Promise<number | null>; stop(): Pro
 export async function startStack(config: Config, log: (line: string) => void = console.log): Promise<Stack> {
   const secrets = loadSecrets(config);
   const urls = databaseUrls(config, secrets);
+  process.on('SIGINT', noteSignal).on('SIGTERM', noteSignal);
   const logs = path.join(config.home, 'logs');
   const runDir = path.join(config.home, 'run');
   let giveUp!: (err: Error) => void;
@@ -88,6 +97,7 @@ export async function startStack(config: Config, log: (line: string) => void = c
     for (const s of started.reverse()) await s.stop().catch((err: Error) => log(`stop failed: ${err.message}`));
     started.length = 0;
     fs.rmSync(stateFile(config), { force: true });
+    process.off('SIGINT', noteSignal).off('SIGTERM', noteSignal);
   };
   const fail = (err: Error) => {
     log(err.message);
@@ -120,12 +130,7 @@ export async function startStack(config: Config, log: (line: string) => void = c
     }
 
     const t1 = performance.now();
-    await applyMigrations(urls.owner);
-    await bootstrap(urls.owner, {
-      authenticatorPassword: secrets.authenticatorPassword,
-      workerPassword: secrets.workerPassword,
-      apiStatementTimeout: config.apiStatementTimeout,
-    });
+    await migrateInChild();
     log(`Migrations applied (${Math.round(performance.now() - t1)} ms)`);
 
     const t2 = performance.now();
@@ -167,6 +172,20 @@ export async function startStack(config: Config, log: (line: string) => void = c
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * graphile-migrate keeps its own pg pool with an error handler that calls process.exit(1); in a
+ * long-running supervisor a database restart would then kill everything. Run it in a child.
+ */
+async function migrateInChild(): Promise<void> {
+  const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'clawbase.mjs');
+  const child = spawn(process.execPath, [bin, 'migrate'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`Migrations failed (clawbase migrate exited ${code}):\n${output.trim()}`);
 }
 
 async function assertReachable(url: string): Promise<void> {

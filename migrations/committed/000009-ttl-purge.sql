@@ -1,5 +1,5 @@
 --! Previous: sha1:6ff585c1d25a8d6f2ab6ec107132abea6fce2d51
---! Hash: sha1:1d79d8274ab3877a03f1f520aa215d4d777d5de5
+--! Hash: sha1:88e6f35983fd4c6860e05bd34be50c024e1e5cd0
 --! Message: ttl-purge
 
 -- TTL rules: expired memory, expired summaries and audit rows past retention are deleted in
@@ -11,18 +11,20 @@ as $$
 -- No SET clause: a procedure with one cannot COMMIT between batches. Every name is schema-qualified instead.
 declare
   audit_cutoff timestamptz := now() - (private.setting('audit_retention') #>> '{}')::interval;
+  -- table, condition, row-lock clause: rows an agent is writing right now are skipped, not waited
+  -- for (they are picked up next time); the append-only audit log needs no lock.
   rules text[] := array[
-    'api.memory_kv',              'expires_at <= now()',
-    'api.conversation_summaries', 'expires_at <= now()',
-    'api.audit_log',              format('at < %L', audit_cutoff)];
+    'api.memory_kv',              'expires_at <= now()',           'for update skip locked',
+    'api.conversation_summaries', 'expires_at <= now()',           'for update skip locked',
+    'api.audit_log',              format('at < %L', audit_cutoff), ''];
   n bigint;
   total bigint;
 begin
-  for i in 1 .. array_length(rules, 1) by 2 loop
+  for i in 1 .. array_length(rules, 1) by 3 loop
     total := 0;
     loop
-      execute format('delete from %s where ctid = any (array(select ctid from %1$s where %s limit %s for update skip locked))',
-                     rules[i], rules[i + 1], batch_size);
+      execute format('delete from %s where ctid = any (array(select ctid from %1$s where %s limit %s %s))',
+                     rules[i], rules[i + 1], batch_size, rules[i + 2]);
       get diagnostics n = row_count;
       total := total + n;
       commit;

@@ -1,0 +1,128 @@
+// The system as a user runs it: `npm start` on a fresh CLAWBASE_HOME, the CLI, a restart.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from './support/ports.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const children: ChildProcess[] = [];
+
+function cli(args: string[], env: NodeJS.ProcessEnv) {
+  return spawnSync(process.execPath, ['bin/clawbase.mjs', ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** `npm start` as a user types it; resolves once it says it is ready. */
+async function npmStart(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn('npm', ['start', '--silent'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready after 60 s:\n${out}`)), 60_000);
+    child.stdout!.on('data', () => out.includes('Clawbase is ready') && (clearTimeout(timer), resolve()));
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`exited with ${code}:\n${out}`))));
+  });
+  return { child, output: () => out };
+}
+
+/** Ctrl-C on the whole process group, as a terminal sends it (npm itself then dies of the signal). */
+async function interrupt(child: ChildProcess): Promise<void> {
+  // The pipes close only when every process holding them (npm and the node it started) is gone.
+  const closed = Promise.all([child.stdout!, child.stderr!].map((s) => new Promise((resolve) => s.once('close', resolve))));
+  process.kill(-child.pid!, 'SIGINT');
+  await closed;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+afterAll(() => {
+  for (const c of children) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+describe('clawbase CLI', () => {
+  it.each(['start', 'token', 'migrate', 'psql', 'status'])('%s --help explains itself', (command) => {
+    const res = cli([command, '--help'], {});
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`^Usage: clawbase ${command}`));
+  });
+
+  it('lists its commands and rejects an unknown one', () => {
+    expect(cli(['--help'], {}).stdout).toMatch(/Commands:[\s\S]*token[\s\S]*migrate/);
+    const res = cli(['frobnicate'], {});
+    expect(res.status).toBe(2);
+    expect(res.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('says what to do about a JWT secret that PostgREST would silently reject', () => {
+    const res = cli(['token', '--role', 'viewer'], { JWT_SECRET: 'short' });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/at least 32 characters/);
+  });
+});
+
+describe('npm start', () => {
+  it('runs the system from a fresh home, keeps data across a restart, and stops cleanly on Ctrl-C', async () => {
+    const home = path.join(inject('cluster').tmpRoot, `home-${process.pid}`);
+    const restPort = await freePort();
+    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()) };
+
+    const first = await npmStart(env);
+    expect(first.output()).toMatch(/PostgreSQL 17 \(embedded\)/);
+    expect(fs.statSync(path.join(home, 'secrets.json')).mode & 0o777).toBe(0o600);
+
+    const token = cli(['token', '--role', 'agent', '--agent', 'main', '--ttl', '10m'], env).stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    const api = `http://127.0.0.1:${restPort}`;
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Prefer: 'resolution=merge-duplicates' };
+    const put = await fetch(`${api}/memory_kv`, { method: 'POST', headers, body: JSON.stringify({ key: 'favourite', value: { colour: 'teal' } }) });
+    expect(put.status).toBe(201);
+
+    expect(cli(['status'], env).status).toBe(0);
+    const psql = cli(['psql', '-At', '-c', "select value->>'colour' from api.memory_kv where agent_id = 'main' and key = 'favourite'"], env);
+    expect(psql.stderr).toBe('');
+    expect(psql.stdout.trim()).toBe('teal');
+    const state = JSON.parse(fs.readFileSync(path.join(home, 'run', 'stack.json'), 'utf8'));
+    await interrupt(first.child);
+    expect(first.output()).toMatch(/SIGINT: stopping…\nStopped cleanly\./);
+    expect(alive(state.postgres.pid)).toBe(false);
+    expect(alive(state.rest.pid)).toBe(false);
+    expect(cli(['status'], env).status).toBe(1);
+
+    const second = await npmStart(env);
+    const read = await fetch(`${api}/memory_kv?key=eq.favourite&select=value`, { headers });
+    expect(await read.json()).toEqual([{ value: { colour: 'teal' } }]);
+    await interrupt(second.child);
+    expect(second.output()).toMatch(/Stopped cleanly/);
+  });
+
+  it('reports a crashed PostgREST and brings it back', async () => {
+    const home = path.join(inject('cluster').tmpRoot, `home-crash-${process.pid}`);
+    const restPort = await freePort();
+    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()) };
+    const run = await npmStart(env);
+    const { rest } = JSON.parse(fs.readFileSync(path.join(home, 'run', 'stack.json'), 'utf8'));
+    process.kill(rest.pid, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    while (!run.output().includes('PostgREST is running again') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(run.output()).toMatch(/PostgREST exited unexpectedly/);
+    expect(run.output()).toMatch(/PostgREST is running again/);
+    expect((await fetch(`http://127.0.0.1:${restPort}/`)).status).toBeLessThan(500);
+    await interrupt(run.child);
+    expect(run.output()).toMatch(/Stopped cleanly/);
+  });
+});
