@@ -5,6 +5,7 @@ import { psqlCommand } from './psql.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { tokenCommand } from './token.ts';
+import { workerCommand } from './worker.ts';
 
 export interface Command {
   name: string;
@@ -13,7 +14,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand];
+const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { applyMigrations, bootstrap, migrationsFolder } from '../db/migrate.ts';
+import { migrateDatabase, migrationsFolder } from '../db/migrate.ts';
 import { loadConfig } from '../lib/config.ts';
 import { redact, withDatabase } from '../lib/database-urls.ts';
 import { withRunningDatabase } from '../lib/stack.ts';
@@ -30,12 +30,11 @@ ROOT_DATABASE_URL set for this install, e.g.:
     return withRunningDatabase(config, async (urls, secrets) => {
       if (sep !== -1) return runGraphileMigrate(args.slice(sep + 1), urls.owner);
       const t0 = performance.now();
-      await applyMigrations(urls.owner, (line) => console.log(line));
-      await bootstrap(urls.owner, {
-        authenticatorPassword: secrets.authenticatorPassword,
-        workerPassword: secrets.workerPassword,
-        apiStatementTimeout: config.apiStatementTimeout,
-      });
+      await migrateDatabase(
+        urls.owner,
+        { authenticatorPassword: secrets.authenticatorPassword, workerPassword: secrets.workerPassword, apiStatementTimeout: config.apiStatementTimeout },
+        (line) => console.log(line),
+      );
       console.log(`Database ${redact(urls.owner)} is up to date (${Math.round(performance.now() - t0)} ms).`);
       return 0;
     });

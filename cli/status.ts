@@ -38,8 +38,9 @@ Exit code 0 when everything answers, 1 otherwise.`,
       ['clawbase', alive(state.pid) ? `running (pid ${state.pid}) since ${state.startedAt}` : `not running (stale pid ${state.pid})`],
       ['postgres', `${state.postgres.embedded ? 'embedded' : 'external'} ${state.postgres.url}${state.postgres.pid ? (alive(state.postgres.pid) ? ` (pid ${state.postgres.pid})` : ' (process gone)') : ''}`],
       ['postgrest', `${state.rest.url} ${ready ? 'ready' : 'NOT READY'}${state.rest.pid ? ` (pid ${state.rest.pid})` : ''}`],
+      ['worker', alive(state.worker.pid) ? `running (pid ${state.worker.pid})` : 'NOT RUNNING'],
     ];
     for (const [k, v] of rows) console.log(`${k!.padEnd(10)} ${v}`);
-    return alive(state.pid) && ready ? 0 : 1;
+    return alive(state.pid) && ready && alive(state.worker.pid) ? 0 : 1;
   },
 };

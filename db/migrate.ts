@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@graphile/logger';
 import { migrate, type Settings } from 'graphile-migrate';
+import { Logger as WorkerLogger, runMigrations as installWorkerSchema } from 'graphile-worker';
 import pg from 'pg';
 
 export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
@@ -23,8 +24,19 @@ export function migrateSettings(connectionString: string, onInfo: (line: string)
   return { connectionString, migrationsFolder, logger };
 }
 
+/**
+ * graphile-worker's own schema first (our migrations may call graphile_worker.add_job), then
+ * Clawbase's committed migrations.
+ */
 export async function applyMigrations(ownerUrl: string, onInfo: (line: string) => void = () => {}): Promise<void> {
+  await installWorkerSchema({ connectionString: ownerUrl, logger: new WorkerLogger(() => () => {}) });
   await migrate(migrateSettings(ownerUrl, onInfo));
+}
+
+/** Everything `clawbase migrate` does: schema, then the per-install bootstrap. */
+export async function migrateDatabase(ownerUrl: string, opts: BootstrapOptions, onInfo: (line: string) => void = () => {}): Promise<void> {
+  await applyMigrations(ownerUrl, onInfo);
+  await bootstrap(ownerUrl, opts);
 }
 
 export async function bootstrap(ownerUrl: string, opts: BootstrapOptions): Promise<void> {
@@ -39,6 +51,11 @@ export async function bootstrap(ownerUrl: string, opts: BootstrapOptions): Promi
     for (const role of ['anon', 'agent', 'viewer', 'operator']) {
       await client.query(`alter role ${role} set statement_timeout = ${client.escapeLiteral(opts.apiStatementTimeout)}`);
     }
+    // The worker login runs graphile-worker's queue but may not change its schema.
+    await client.query(`grant usage on schema graphile_worker to worker`);
+    await client.query(`grant select, insert, update, delete on all tables in schema graphile_worker to worker`);
+    await client.query(`grant usage, select on all sequences in schema graphile_worker to worker`);
+    await client.query(`grant execute on all functions in schema graphile_worker to worker`);
     await client.query('commit');
     // PostgREST caches the schema: tell it to reload after any migration.
     await client.query("notify pgrst, 'reload schema'");

@@ -16,6 +16,7 @@ export interface StackState {
   startedAt: string;
   postgres: { url: string; pid?: number; embedded: boolean };
   rest: { url: string; adminUrl: string; pid?: number };
+  worker: { pid?: number };
 }
 
 export interface Stack {
@@ -156,12 +157,23 @@ export async function startStack(config: Config, log: (line: string) => void = c
     started.push(rest);
     log(`PostgREST 12.0.2 on ${rest.current().url} (schema api; ${Math.round(performance.now() - t2)} ms)`);
 
+    const worker = await supervise(
+      'worker',
+      () => startClawbaseService(['worker'], 'worker ready', path.join(logs, 'worker.log')),
+      log,
+      fail,
+      () => writeState(),
+    );
+    started.push(worker);
+    log(`Worker (graphile-worker) running, log in ${path.join(logs, 'worker.log')}`);
+
     const writeState = () => {
       const state: StackState = {
         pid: process.pid,
         startedAt: new Date().toISOString(),
         postgres: { url: redact(urls.owner), pid: db?.current().pid, embedded: !config.databaseUrl },
         rest: { url: rest.current().url, adminUrl: rest.current().adminUrl, pid: rest.current().pid },
+        worker: { pid: worker.current().pid },
       };
       fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
       fs.writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
@@ -174,18 +186,62 @@ export async function startStack(config: Config, log: (line: string) => void = c
   }
 }
 
+const clawbaseBin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'clawbase.mjs');
+
 /**
  * graphile-migrate keeps its own pg pool with an error handler that calls process.exit(1); in a
  * long-running supervisor a database restart would then kill everything. Run it in a child.
  */
 async function migrateInChild(): Promise<void> {
-  const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'clawbase.mjs');
-  const child = spawn(process.execPath, [bin, 'migrate'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [clawbaseBin, 'migrate'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`Migrations failed (clawbase migrate exited ${code}):\n${output.trim()}`);
+}
+
+export interface RunningService {
+  pid: number | undefined;
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a long-lived `clawbase <command>` child (worker, functions) with its output in `logFile`;
+ * resolves once it prints `readyLine`.
+ */
+export async function startClawbaseService(args: string[], readyLine: string, logFile: string): Promise<RunningService> {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [clawbaseBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(readyLine)) {
+        child.stdout.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => reject(new Error(`clawbase ${args.join(' ')} exited with ${code} before it was ready:\n${seen.slice(-2000)}`)));
+  });
+  return {
+    pid: child.pid,
+    exited,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+      log.end();
+    },
+  };
 }
 
 async function assertReachable(url: string): Promise<void> {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createDatabaseIfMissing, startEmbeddedPostgres, type RunningPostgres } from '../../db/embedded.ts';
-import { applyMigrations, bootstrap } from '../../db/migrate.ts';
+import { migrateDatabase } from '../../db/migrate.ts';
 import { freePort } from './ports.ts';
 
 export const templateDatabase = 'clawbase_template';
@@ -46,8 +46,7 @@ export async function setup(project: TestProject) {
     settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
   });
   await createDatabaseIfMissing(pg.url('postgres'), templateDatabase);
-  await applyMigrations(pg.url(templateDatabase));
-  await bootstrap(pg.url(templateDatabase), { ...secrets, apiStatementTimeout: '8s' });
+  await migrateDatabase(pg.url(templateDatabase), { ...secrets, apiStatementTimeout: '8s' });
   project.provide('cluster', { adminUrl: pg.url('postgres'), tmpRoot, ...secrets });
 }
 

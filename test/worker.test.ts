@@ -1,0 +1,62 @@
+// The worker runs as the least-privileged `worker` login and records every run in cron_runs.
+import { quickAddJob, type Runner } from 'graphile-worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startWorker } from '../worker/main.ts';
+import { createTestDatabase } from './support/stack.ts';
+import pg from 'pg';
+
+let owner: pg.Pool;
+let runner: Runner;
+let workerUrl: string;
+
+beforeAll(async () => {
+  const db = await createTestDatabase('worker');
+  owner = new pg.Pool({ connectionString: db.ownerUrl });
+  const url = new URL(db.ownerUrl);
+  url.username = 'worker';
+  url.password = inject('cluster').workerPassword;
+  workerUrl = url.href;
+  runner = await startWorker({ connectionString: workerUrl, log: () => {} });
+});
+afterAll(async () => {
+  await runner?.stop();
+  await owner?.end();
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('worker', () => {
+  it('purge_expired deletes expired memory and records the run with its counts', async () => {
+    await owner.query(`insert into api.memory_kv (agent_id, key, value, expires_at) values
+      ('w1', 'gone', '1', now() - interval '1 minute'), ('w1', 'kept', '2', now() + interval '1 day')`);
+    await quickAddJob({ connectionString: workerUrl }, 'purge_expired', {});
+    const run = await waitFor(async () => {
+      const { rows } = await owner.query(`select status, counts, error, duration_ms from api.cron_runs where name = 'purge_expired' and status <> 'running'`);
+      return rows[0];
+    });
+    expect(run).toMatchObject({ status: 'succeeded', counts: { memory_kv: 1, conversation_summaries: 0, audit_log: 0 }, error: null });
+    expect(run.duration_ms).toBeGreaterThanOrEqual(0);
+    const { rows } = await owner.query(`select key from api.memory_kv where agent_id = 'w1'`);
+    expect(rows).toEqual([{ key: 'kept' }]);
+  });
+
+  it('the worker login cannot touch what is not its job', async () => {
+    const w = new pg.Client({ connectionString: workerUrl });
+    await w.connect();
+    try {
+      await expect(w.query(`create table api.sneaky (id int)`)).rejects.toThrow(/permission denied/);
+      await expect(w.query(`update api.audit_log set actor_role = 'x'`)).rejects.toThrow(/permission denied/);
+      await expect(w.query(`drop table graphile_worker._private_jobs`)).rejects.toThrow(/must be owner/);
+    } finally {
+      await w.end();
+    }
+  });
+});

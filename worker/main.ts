@@ -1,0 +1,32 @@
+// The worker process: graphile-worker with Clawbase's task list and crontab, as the `worker` login.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Logger, run, type Runner } from 'graphile-worker';
+import { taskList } from './tasks/index.ts';
+
+export const crontabPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crontab');
+
+export interface WorkerOptions {
+  /** Login URL of the `worker` role. */
+  connectionString: string;
+  concurrency?: number;
+  log?: (line: string) => void;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<Runner> {
+  const log = opts.log ?? ((line) => console.log(line));
+  const logger = new Logger((scope) => (level, message) => {
+    if (level === 'debug') return;
+    log(`[worker${scope.taskIdentifier ? `:${scope.taskIdentifier}` : ''}] ${level}: ${message}`);
+  });
+  return run({
+    connectionString: opts.connectionString,
+    concurrency: opts.concurrency ?? 4,
+    taskList,
+    crontab: fs.readFileSync(crontabPath, 'utf8'),
+    // The process owner (clawbase worker) handles SIGINT/SIGTERM and calls runner.stop().
+    noHandleSignals: true,
+    logger,
+  });
+}
