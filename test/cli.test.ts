@@ -101,6 +101,7 @@ describe('npm start', () => {
     expect(first.output()).toMatch(/SIGINT: stopping…\nStopped cleanly\./);
     expect(alive(state.postgres.pid)).toBe(false);
     expect(alive(state.rest.pid)).toBe(false);
+    expect(alive(state.worker.pid)).toBe(false);
     expect(cli(['status'], env).status).toBe(1);
 
     const second = await npmStart(env);
