@@ -1,0 +1,40 @@
+// `npm run bench [-- --quick] [names…]`: every bench/*.ts that exports run(), in one process, one
+// after another on this machine; prints each report and writes bench/RESULTS.md and RESULTS.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatReport, machine, type BenchOptions, type BenchReport } from './lib.ts';
+
+const dir = path.dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const skip = new Set(['lib.ts', 'run.ts', 'stack.ts']);
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !skip.has(f) && (!only.length || only.includes(path.basename(f, '.ts')))).sort();
+
+const reports: BenchReport[] = [];
+const failures: string[] = [];
+for (const file of files) {
+  const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { run?: (o: BenchOptions) => Promise<BenchReport> };
+  if (!mod.run) continue;
+  console.error(`\n=== ${file}${quick ? ' (quick)' : ''}`);
+  try {
+    const report = await mod.run({ quick, log: (l) => console.error(l) });
+    reports.push(report);
+    console.log(formatReport(report));
+  } catch (err) {
+    failures.push(`${file}: ${(err as Error).message}`);
+    console.error(`${file} failed: ${(err as Error).stack}`);
+  }
+}
+
+const header = [
+  '# Benchmark results',
+  '',
+  `Run ${new Date().toISOString()}${quick ? ' (quick mode: smaller data)' : ''} on ${Object.entries(machine()).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+  'Each figure is printed next to the physical limit measured in the same run, with the ratio and the issue target.',
+  '',
+];
+fs.writeFileSync(path.join(dir, 'RESULTS.md'), [...header, ...reports.map(formatReport), ...(failures.length ? ['## Failed', ...failures.map((f) => `- ${f}`)] : []), ''].join('\n\n'));
+fs.writeFileSync(path.join(dir, 'RESULTS.json'), JSON.stringify({ machine: machine(), quick, reports, failures }, null, 2) + '\n');
+console.error(`\nwrote bench/RESULTS.md (${reports.length} reports${failures.length ? `, ${failures.length} failed` : ''})`);
+process.exitCode = failures.length ? 1 : 0;
