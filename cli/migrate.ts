@@ -32,7 +32,12 @@ ROOT_DATABASE_URL set for this install, e.g.:
       const t0 = performance.now();
       await migrateDatabase(
         urls.owner,
-        { authenticatorPassword: secrets.authenticatorPassword, workerPassword: secrets.workerPassword, apiStatementTimeout: config.apiStatementTimeout },
+        {
+          authenticatorPassword: secrets.authenticatorPassword,
+          workerPassword: secrets.workerPassword,
+          apiStatementTimeout: config.apiStatementTimeout,
+          embeddingModel: config.ollama.embedModel,
+        },
         (line) => console.log(line),
       );
       console.log(`Database ${redact(urls.owner)} is up to date (${Math.round(performance.now() - t0)} ms).`);

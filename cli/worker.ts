@@ -1,6 +1,7 @@
 import { loadConfig } from '../lib/config.ts';
 import { databaseUrls } from '../lib/database-urls.ts';
 import { loadSecrets } from '../lib/secrets.ts';
+import { workerContext } from '../worker/context.ts';
 import { startWorker } from '../worker/main.ts';
 import type { Command } from './main.ts';
 
@@ -15,7 +16,7 @@ can run side by side (jobs are taken with SKIP LOCKED). Stops cleanly on SIGINT/
   async run() {
     const config = loadConfig();
     const urls = databaseUrls(config, loadSecrets(config));
-    const runner = await startWorker({ connectionString: urls.worker });
+    const runner = await startWorker({ connectionString: urls.worker, context: workerContext(config) });
     console.log('worker ready');
     const signal = await Promise.race([
       new Promise<string>((resolve) => process.once('SIGINT', () => resolve('SIGINT'))),

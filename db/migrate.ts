@@ -13,6 +13,8 @@ export interface BootstrapOptions {
   authenticatorPassword: string;
   workerPassword: string;
   apiStatementTimeout: string;
+  /** OLLAMA_EMBED_MODEL: when it differs from the stored one, everything is re-embedded in the background. */
+  embeddingModel?: string;
 }
 
 /** graphile-migrate settings with its chatter routed to `onInfo` and errors to stderr. */
@@ -56,6 +58,13 @@ export async function bootstrap(ownerUrl: string, opts: BootstrapOptions): Promi
     await client.query(`grant select, insert, update, delete on all tables in schema graphile_worker to worker`);
     await client.query(`grant usage, select on all sequences in schema graphile_worker to worker`);
     await client.query(`grant execute on all functions in schema graphile_worker to worker`);
+    if (opts.embeddingModel) {
+      const changed = await client.query(
+        `update private.settings set value = to_jsonb($1::text) where key = 'embedding_model' and value is distinct from to_jsonb($1::text)`,
+        [opts.embeddingModel],
+      );
+      if (changed.rowCount) await client.query(`select graphile_worker.add_job('embed_pending', '{}'::json, max_attempts => 25)`);
+    }
     await client.query('commit');
     // PostgREST caches the schema: tell it to reload after any migration.
     await client.query("notify pgrst, 'reload schema'");

@@ -1,5 +1,6 @@
 // Every setting Clawbase reads from the environment, validated once, in one place.
 // .env.example and the README's configuration table list the same variables.
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -19,6 +20,19 @@ export interface Config {
   restPool: number;
   /** statement_timeout for the API roles, as PostgreSQL reads it (e.g. '8s'). */
   apiStatementTimeout: string;
+  ollama: {
+    host: string;
+    embedModel: string;
+    chatModel: string;
+    /** An Ollama call slower than this counts as down (summaries fall back, embeddings retry). */
+    timeoutMs: number;
+  };
+  /** OpenClaw's state folder (transcripts, per-agent stores). */
+  openclawStateDir: string;
+  /** The agent's workspace (MEMORY.md, memory/YYYY-MM-DD.md, public folders). */
+  workspace: string;
+  /** The agent the workspace belongs to (its memory files are synced as that agent's documents). */
+  workspaceAgent: string;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +73,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^\d+(ms|s|min)?$/.test(timeout)) {
     throw new ConfigError(`CLAWBASE_API_STATEMENT_TIMEOUT=${timeout} must look like 500ms, 8s or 1min.`);
   }
+  const stateDir = path.resolve(env.OPENCLAW_STATE_DIR || path.join(os.homedir(), '.openclaw'));
+  const workspaceAgent = env.CLAWBASE_WORKSPACE_AGENT || 'main';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(workspaceAgent)) {
+    throw new ConfigError(`CLAWBASE_WORKSPACE_AGENT=${workspaceAgent} is not an agent id (letters, digits, dot, dash, underscore).`);
+  }
+  const ollamaHost = env.OLLAMA_HOST || 'http://127.0.0.1:11434';
+  if (!/^https?:\/\//.test(ollamaHost)) throw new ConfigError(`OLLAMA_HOST=${ollamaHost} must be an http(s):// URL, e.g. http://127.0.0.1:11434.`);
   return {
     home,
     databaseUrl,
@@ -71,5 +92,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     restMaxRows: positiveInt(env, 'CLAWBASE_REST_MAX_ROWS', 1000),
     restPool: positiveInt(env, 'CLAWBASE_REST_POOL', 10),
     apiStatementTimeout: timeout,
+    ollama: {
+      host: ollamaHost,
+      embedModel: env.OLLAMA_EMBED_MODEL || 'nomic-embed-text',
+      chatModel: env.OLLAMA_CHAT_MODEL || 'llama3.2',
+      timeoutMs: positiveInt(env, 'OLLAMA_TIMEOUT_MS', 60_000),
+    },
+    openclawStateDir: stateDir,
+    workspace: path.resolve(env.OPENCLAW_WORKSPACE || path.join(stateDir, 'workspace')),
+    workspaceAgent,
   };
 }

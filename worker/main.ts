@@ -3,13 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger, run, type Runner } from 'graphile-worker';
-import { taskList } from './tasks/index.ts';
+import type { WorkerContext } from './context.ts';
+import { makeTaskList } from './tasks/index.ts';
 
 export const crontabPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crontab');
 
 export interface WorkerOptions {
   /** Login URL of the `worker` role. */
   connectionString: string;
+  context: WorkerContext;
   concurrency?: number;
   log?: (line: string) => void;
 }
@@ -23,7 +25,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
   return run({
     connectionString: opts.connectionString,
     concurrency: opts.concurrency ?? 4,
-    taskList,
+    taskList: makeTaskList(opts.context),
     crontab: fs.readFileSync(crontabPath, 'utf8'),
     // The process owner (clawbase worker) handles SIGINT/SIGTERM and calls runner.stop().
     noHandleSignals: true,

@@ -1,5 +1,5 @@
 --! Previous: sha1:88e6f35983fd4c6860e05bd34be50c024e1e5cd0
---! Hash: sha1:562db1bab3e41403853c0ecdba71fc57e7b9a225
+--! Hash: sha1:1f74333828435884f4c330dfca316ef79837da0c
 --! Message: audit-static-sql
 
 -- Audit triggers with static SQL: cached plans per audited table, and no work for an empty
@@ -16,6 +16,8 @@ as $$
 declare
   pk text[] := string_to_array(tg_argv[0], ',');
   keep_values boolean := coalesce(tg_argv[1], 'values') = 'values';
+  -- Bookkeeping columns (e.g. last_accessed_at): an update that changes nothing else is not audited.
+  ignored text[] := string_to_array(coalesce(tg_argv[2], ''), ',');
   table_name text := format('%I.%I', tg_table_schema, tg_table_name);
   actor text := private.current_actor();
   actor_agent text := private.current_agent_id();
@@ -42,9 +44,10 @@ begin
     from (select j, (select jsonb_object_agg(c, j -> c) from unnest(pk) c) as k
           from (select to_jsonb(x) as j from old_rows x) s) o
     full join (select j, (select jsonb_object_agg(c, j -> c) from unnest(pk) c) as k
-               from (select to_jsonb(x) as j from new_rows x) s) n on o.k = n.k;
+               from (select to_jsonb(x) as j from new_rows x) s) n on o.k = n.k
+    where o.k is null or n.k is null or (o.j - ignored) is distinct from (n.j - ignored);
   end if;
   return null;
 end
 $$;
-comment on function private.audit_changes() is 'Statement-level AFTER trigger writing api.audit_log from the transition tables. Args: primary-key columns (comma-separated), then ''values'' or ''keys''.';
+comment on function private.audit_changes() is 'Statement-level AFTER trigger writing api.audit_log from the transition tables. Args: primary-key columns (comma-separated), ''values'' or ''keys'', and optionally columns whose change alone is not audited (comma-separated).';

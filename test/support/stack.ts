@@ -16,6 +16,8 @@ export const audience = 'clawbase';
 export interface TestStack {
   database: string;
   ownerUrl: string;
+  /** The same database as the least-privileged `worker` login. */
+  workerUrl: string;
   restUrl: string;
   /** Owner connection (superuser): for arranging and checking what the API may not show. */
   sql: pg.Pool;
@@ -55,9 +57,13 @@ export async function startTestStack(label: string): Promise<TestStack> {
   const sql = new pg.Pool({ connectionString: ownerUrl, max: 4 });
   const token = (role: TokenRole, agentId?: string, ttlSeconds = 600) =>
     mintToken({ secret: cluster.jwtSecret, audience, role, agentId, ttlSeconds });
+  const workerUrl = new URL(ownerUrl);
+  workerUrl.username = 'worker';
+  workerUrl.password = cluster.workerPassword;
   return {
     database: name,
     ownerUrl,
+    workerUrl: workerUrl.href,
     restUrl: rest.url,
     sql,
     token,
