@@ -14,7 +14,10 @@ interface TableCase {
   /** Column holding a value unique to each test row. */
   marker: string;
   row(agent: string, tag: string): Row;
-  patch: Row;
+  /** Rows the test row depends on, inserted by the owner first. */
+  prepare?(agent: string, tag: string): Promise<void>;
+  /** The change an update test makes; a function where each test needs a fresh value. */
+  patch: Row | (() => Row);
   agent: Verb[];
   operator: Verb[];
 }
@@ -30,8 +33,13 @@ const cases: TableCase[] = [
   { table: 'memory_kv', owner: 'agent_id', marker: 'key', row: (a, t) => ({ agent_id: a, key: t, value: { n: 1 } }), patch: { value: 'patched' }, agent: all, operator: all },
   { table: 'conversation_summaries', owner: 'agent_id', marker: 'summary', row: (a, t) => ({ agent_id: a, session_id: `s-${a}`, summary: t }), patch: { model: 'patched' }, agent: all, operator: all },
   { table: 'knowledge_docs', owner: 'agent_id', marker: 'title', row: (a, t) => ({ agent_id: a, title: t, content: 'text' }), patch: { content: 'patched' }, agent: all, operator: all },
-  { table: 'knowledge_chunks', owner: 'agent_id', marker: 'content', row: (a, t) => ({ agent_id: a, doc_id: docs[a], ordinal: ++ordinal, content: t }), patch: { embedding_model: 'patched' }, agent: all, operator: all },
+  { table: 'knowledge_chunks', owner: 'agent_id', marker: 'content', row: (a, t) => ({ agent_id: a, doc_id: docs[a], ordinal: ++ordinal, content: t }), patch: () => ({ ordinal: 1_000_000 + ++ordinal }), agent: all, operator: all },
   { table: 'tasks', owner: 'agent_id', marker: 'title', row: (a, t) => ({ agent_id: a, title: t }), patch: { description: 'patched' }, agent: all, operator: all },
+  {
+    table: 'search_items', owner: 'agent_id', marker: 'memory_key', row: (a, t) => ({ agent_id: a, kind: 'memory', memory_key: t, content: 'x' }),
+    prepare: async (a, t) => void (await stack.sql.query(`insert into api.memory_kv (agent_id, key, value) values ($1, $2, '1') on conflict do nothing`, [a, t])),
+    patch: { title: 'patched' }, agent: ['select'], operator: ['select'],
+  },
   { table: 'health_checks', owner: null, marker: 'service', row: (_a, t) => ({ service: t, status: 'up' }), patch: { detail: 'patched' }, agent: [], operator: ['select'] },
   { table: 'alerts', owner: null, marker: 'subject', row: (_a, t) => ({ rule: 'test_rule', subject: t, message: 'm' }), patch: { status: 'acknowledged' }, agent: [], operator: ['select', 'update'] },
   { table: 'cron_runs', owner: null, marker: 'name', row: (_a, t) => ({ name: t }), patch: { status: 'failed' }, agent: [], operator: ['select'] },
@@ -68,7 +76,10 @@ const tag = (c: TableCase) => `${c.table}-${process.pid}-${++seq}`;
 
 async function seed(c: TableCase, agent: string): Promise<string> {
   const t = tag(c);
+  await c.prepare?.(agent, t);
   const row = c.row(agent, t);
+  // A trigger may have indexed the prepared row already (search_items mirrors memory_kv).
+  if (c.prepare) await stack.sql.query(`delete from api.${c.table} where ${c.marker} = $1`, [t]);
   const cols = Object.keys(row);
   await stack.sql.query(
     `insert into api.${c.table} (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
@@ -123,6 +134,8 @@ describe.each(cases)('$table', (c) => {
 
     it(`insert is ${allowed(c, actor, 'insert') ? 'allowed for its own rows only' : 'denied'}`, async () => {
       const own = tag(c);
+      await c.prepare?.(actor.agent ?? 'alice', own);
+      if (c.prepare) await stack.sql.query(`delete from api.${c.table} where ${c.marker} = $1`, [own]);
       const res = await client().from(c.table).insert(c.row(actor.agent ?? 'alice', own));
       if (allowed(c, actor, 'insert')) {
         expect(res.error).toBeNull();
@@ -142,8 +155,9 @@ describe.each(cases)('$table', (c) => {
     it(`update is ${allowed(c, actor, 'update') ? 'allowed on its own rows only' : 'denied'}`, async () => {
       const mine = await seed(c, actor.agent ?? 'alice');
       const theirs = await seed(c, actor.other ?? 'bob');
-      const [col, value] = Object.entries(c.patch)[0]!;
-      for (const m of [mine, theirs]) await client().from(c.table).update(c.patch).eq(c.marker, m);
+      const patch = typeof c.patch === 'function' ? c.patch() : c.patch;
+      const [col, value] = Object.entries(patch)[0]!;
+      for (const m of [mine, theirs]) await client().from(c.table).update(patch).eq(c.marker, m);
       const changed = async (m: string) => JSON.stringify((await fetchRow(c, m))?.[col]) === JSON.stringify(value);
       const can = allowed(c, actor, 'update');
       expect(await changed(mine)).toBe(can);
