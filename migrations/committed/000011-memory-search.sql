@@ -1,5 +1,5 @@
 --! Previous: sha1:1f74333828435884f4c330dfca316ef79837da0c
---! Hash: sha1:1fb751ac9bdafcaa2c5ca01957a320b8b71c2092
+--! Hash: sha1:7a1a434994068e0c3c54e99b19d0bc30dcd5d403
 --! Message: memory-search
 
 -- Memory search: one index of everything an agent can recall (memory values, conversation
@@ -83,6 +83,10 @@ create index search_items_agent_idx on api.search_items (agent_id, kind);
 create index search_items_tsv_idx on api.search_items using gin (tsv);
 create index search_items_title_trgm_idx on api.search_items using gin (title extensions.gin_trgm_ops);
 create index search_items_pending_idx on api.search_items (id) where embedding_model is null;
+-- The Hamming scan reads only this index (an index-only scan of ~130 bytes a row), not the wide
+-- rows with their text and tsvector: 3× less to read per candidate.
+create index search_items_vectors_idx on api.search_items (agent_id, embedding_model)
+  include (id, kind, expires_at, embedding_bits) where embedding_bits is not null;
 select private.expose('api.search_items', 'select');
 alter table api.search_items alter column agent_id set default private.current_agent_id();
 
@@ -113,9 +117,10 @@ as $$
 $$;
 comment on function private.embedding_cubes(real[]) is 'The unit vector cut into cubes of at most 96 dimensions (cube allows 100).';
 
+-- No SET clause and fully qualified names: PostgreSQL inlines it into the calling query instead of
+-- starting a function call per candidate.
 create function private.cosine(a extensions.cube[], b extensions.cube[]) returns float8
 language sql immutable strict parallel safe
-set search_path = ''
 as $$ select 1 - sum(extensions.cube_distance(x, y) ^ 2) / 2 from unnest(a, b) t(x, y) $$;
 comment on function private.cosine(extensions.cube[], extensions.cube[]) is 'Cosine similarity of two unit vectors stored as cube arrays: 1 − |a − b|² / 2.';
 
@@ -168,21 +173,36 @@ set search_path = ''
 as $$ select case jsonb_typeof(v) when 'string' then v #>> '{}' else v::text end $$;
 comment on function private.memory_search_text(jsonb) is 'The text of a memory value as search sees it: a JSON string unquoted, anything else as JSON text.';
 
+-- The index is kept by statement-level triggers: one INSERT … SELECT into search_items per
+-- statement on the source table, so a 100,000-row load queues one embedding job, not 100,000.
+
 create function private.index_memory() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
-  insert into api.search_items (agent_id, kind, memory_key, title, content, expires_at)
-  values (new.agent_id, 'memory', new.key, new.key, private.memory_search_text(new.value), new.expires_at)
-  on conflict (agent_id, memory_key) where kind = 'memory'
-  do update set content = excluded.content, expires_at = excluded.expires_at;
+  if tg_op = 'INSERT' then
+    insert into api.search_items (agent_id, kind, memory_key, title, content, expires_at)
+    select n.agent_id, 'memory', n.key, n.key, private.memory_search_text(n.value), n.expires_at from new_rows n
+    on conflict (agent_id, memory_key) where kind = 'memory'
+    do update set content = excluded.content, expires_at = excluded.expires_at;
+  else
+    -- Reads through memory_get update last_accessed_at only: nothing to index then.
+    insert into api.search_items (agent_id, kind, memory_key, title, content, expires_at)
+    select n.agent_id, 'memory', n.key, n.key, private.memory_search_text(n.value), n.expires_at
+    from new_rows n join old_rows o on o.agent_id = n.agent_id and o.key = n.key
+    where n.value is distinct from o.value or n.expires_at is distinct from o.expires_at
+    on conflict (agent_id, memory_key) where kind = 'memory'
+    do update set content = excluded.content, expires_at = excluded.expires_at;
+  end if;
   return null;
 end
 $$;
-comment on function private.index_memory() is 'AFTER INSERT/UPDATE trigger on memory_kv: mirrors the value into search_items.';
-create trigger index_memory after insert or update of value, expires_at on api.memory_kv
-  for each row execute function private.index_memory();
+comment on function private.index_memory() is 'Statement-level AFTER INSERT/UPDATE trigger on memory_kv: mirrors new and changed values into search_items (a renamed key follows by ON UPDATE CASCADE).';
+create trigger index_memory_insert after insert on api.memory_kv referencing new table as new_rows
+  for each statement execute function private.index_memory();
+create trigger index_memory_update after update on api.memory_kv referencing old table as old_rows new table as new_rows
+  for each statement execute function private.index_memory();
 
 create function private.index_summary() returns trigger
 language plpgsql security definer
@@ -190,15 +210,17 @@ set search_path = ''
 as $$
 begin
   insert into api.search_items (agent_id, kind, summary_id, title, content, expires_at)
-  values (new.agent_id, 'summary', new.id, new.session_id, new.summary, new.expires_at)
+  select n.agent_id, 'summary', n.id, n.session_id, n.summary, n.expires_at from new_rows n
   on conflict (summary_id) where kind = 'summary'
   do update set content = excluded.content, expires_at = excluded.expires_at;
   return null;
 end
 $$;
-comment on function private.index_summary() is 'AFTER INSERT/UPDATE trigger on conversation_summaries: mirrors the summary into search_items.';
-create trigger index_summary after insert or update of summary, expires_at on api.conversation_summaries
-  for each row execute function private.index_summary();
+comment on function private.index_summary() is 'Statement-level AFTER INSERT/UPDATE trigger on conversation_summaries: mirrors summaries into search_items.';
+create trigger index_summary_insert after insert on api.conversation_summaries referencing new table as new_rows
+  for each statement execute function private.index_summary();
+create trigger index_summary_update after update on api.conversation_summaries referencing new table as new_rows
+  for each statement execute function private.index_summary();
 
 create function private.index_chunk() returns trigger
 language plpgsql security definer
@@ -206,15 +228,17 @@ set search_path = ''
 as $$
 begin
   insert into api.search_items (agent_id, kind, chunk_id, title, content)
-  values (new.agent_id, 'chunk', new.id, (select title from api.knowledge_docs where id = new.doc_id), new.content)
+  select n.agent_id, 'chunk', n.id, d.title, n.content from new_rows n join api.knowledge_docs d on d.id = n.doc_id
   on conflict (chunk_id) where kind = 'chunk'
   do update set content = excluded.content, title = excluded.title;
   return null;
 end
 $$;
-comment on function private.index_chunk() is 'AFTER INSERT/UPDATE trigger on knowledge_chunks: mirrors the chunk (with its document title) into search_items.';
-create trigger index_chunk after insert or update of content on api.knowledge_chunks
-  for each row execute function private.index_chunk();
+comment on function private.index_chunk() is 'Statement-level AFTER INSERT/UPDATE trigger on knowledge_chunks: mirrors chunks (with their document title) into search_items.';
+create trigger index_chunk_insert after insert on api.knowledge_chunks referencing new table as new_rows
+  for each statement execute function private.index_chunk();
+create trigger index_chunk_update after update on api.knowledge_chunks referencing new table as new_rows
+  for each statement execute function private.index_chunk();
 
 -- Chunking in SQL, so a document written through PostgREST is searchable without any client work.
 create function private.chunk_text(content text, target integer) returns setof text
@@ -297,7 +321,7 @@ create function api.memory_search(
   query_embedding real[] default null,
   k integer default 10,
   kinds text[] default null,
-  candidates integer default 200
+  candidates integer default 100
 ) returns table (
   id bigint, kind text, title text, snippet text, memory_key text, summary_id bigint, chunk_id bigint,
   score float8, text_rank integer, vector_rank integer, similarity float8
@@ -311,9 +335,10 @@ as $$
 -- hits. Vector hits: Hamming distance on the sign bits picks 4 × k candidates, exact cosine on
 -- the cube form reorders them. Row-level security of search_items scopes everything to the caller.
 declare
-  q tsquery := websearch_to_tsquery('english', coalesce(query, ''));
+  q tsquery := case when coalesce(btrim(query), '') <> '' then websearch_to_tsquery('english', query) end;
   qbits bit varying;
   qcubes extensions.cube[];
+  model text := private.setting('embedding_model') #>> '{}';
 begin
   if k is null or k < 1 or k > 100 then
     raise exception 'k must be between 1 and 100, not %', k using errcode = '22023';
@@ -329,7 +354,7 @@ begin
   with text_hits as (
     select s.id, row_number() over (order by ts_rank_cd(s.tsv, q) desc, s.id) as r
     from api.search_items s
-    where s.tsv @@ q and (kinds is null or s.kind = any (kinds)) and (s.expires_at is null or s.expires_at > now())
+    where q is not null and numnode(q) > 0 and s.tsv @@ q and (kinds is null or s.kind = any (kinds)) and (s.expires_at is null or s.expires_at > now())
     order by ts_rank_cd(s.tsv, q) desc, s.id
     limit candidates
   ),
@@ -343,19 +368,20 @@ begin
     order by extensions.word_similarity(query, s.title) desc, s.id
     limit candidates
   ),
+  -- Only ids here: the wide cube values are read for the survivors alone.
   hamming as (
-    select s.id, s.embedding_cubes
+    select s.id
     from api.search_items s
-    where qbits is not null and s.embedding_model = (private.setting('embedding_model') #>> '{}')
+    where qbits is not null and s.embedding_model = model and s.embedding_bits is not null
       and length(s.embedding_bits) = length(qbits)
       and (kinds is null or s.kind = any (kinds)) and (s.expires_at is null or s.expires_at > now())
     order by bit_count(s.embedding_bits # qbits), s.id
     limit greatest(candidates, 4 * k)
   ),
   vector_hits as (
-    select h.id, private.cosine(h.embedding_cubes, qcubes) as sim,
-           row_number() over (order by private.cosine(h.embedding_cubes, qcubes) desc, h.id) as r
-    from hamming h
+    select c.id, c.sim, row_number() over (order by c.sim desc, c.id) as r
+    from (select h.id, private.cosine(s.embedding_cubes, qcubes) as sim
+            from hamming h cross join lateral (select x.embedding_cubes from api.search_items x where x.id = h.id) s) c
   ),
   fused as (
     select coalesce(t.id, f.id, v.id) as id,
@@ -366,10 +392,11 @@ begin
     full join vector_hits v on v.id = coalesce(t.id, f.id)
   )
   select s.id, s.kind, s.title, left(s.content, 300), s.memory_key, s.summary_id, s.chunk_id,
-         fu.score::float8, fu.text_rank, fu.vector_rank, fu.sim
-  from fused fu join api.search_items s on s.id = fu.id
-  order by fu.score desc, s.id
-  limit k;
+         top.score::float8, top.text_rank, top.vector_rank, top.sim
+  from (select * from fused order by score desc, id limit k) top
+  -- k primary-key lookups, never a scan of the caller's whole index
+  cross join lateral (select * from api.search_items x where x.id = top.id) s
+  order by top.score desc, s.id;
 end
 $$;
 comment on function api.memory_search(text, real[], integer, text[], integer) is 'Hybrid memory search (POST /rpc/memory_search {"query": …, "query_embedding": […], "k": 10}): full text (and trigram on titles) fused with vector similarity by reciprocal rank. query alone is a text-only search. kinds filters memory/summary/chunk. Only the caller''s rows (RLS).';
