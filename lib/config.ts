@@ -1,5 +1,6 @@
 // Every setting Clawbase reads from the environment, validated once, in one place.
 // .env.example and the README's configuration table list the same variables.
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -19,6 +20,16 @@ export interface Config {
   restPool: number;
   /** statement_timeout for the API roles, as PostgreSQL reads it (e.g. '8s'). */
   apiStatementTimeout: string;
+  /** Passwords of the authenticator and worker logins when set explicitly (docker compose). */
+  authenticatorPassword: string | undefined;
+  workerPassword: string | undefined;
+  /** Address the functions and file servers listen on (127.0.0.1 unless in a container). */
+  functionsHost: string;
+  functionsPort: number;
+  /** Port of the embedded read-only file server; undefined when turned off (nginx serves files). */
+  filesPort: number | undefined;
+  /** The OpenClaw agent workspace the file server publishes (its public folders only). */
+  workspace: string;
 }
 
 export class ConfigError extends Error {
@@ -43,6 +54,12 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return n;
 }
 
+function password(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name] || undefined;
+  if (raw !== undefined && raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters; generate one with: openssl rand -base64 32`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const home = path.resolve(env.CLAWBASE_HOME || '.clawbase');
   const databaseUrl = env.DATABASE_URL || undefined;
@@ -59,6 +76,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^\d+(ms|s|min)?$/.test(timeout)) {
     throw new ConfigError(`CLAWBASE_API_STATEMENT_TIMEOUT=${timeout} must look like 500ms, 8s or 1min.`);
   }
+  const functionsPort = port(env, 'CLAWBASE_FUNCTIONS_PORT', 8080);
+  const filesPort = env.CLAWBASE_FILES_PORT === 'off' ? undefined : port(env, 'CLAWBASE_FILES_PORT', functionsPort + 1);
+  if (filesPort === functionsPort) {
+    throw new ConfigError(`CLAWBASE_FILES_PORT and CLAWBASE_FUNCTIONS_PORT are both ${filesPort}: give the file server its own port (or CLAWBASE_FILES_PORT=off).`);
+  }
+  const functionsHost = env.CLAWBASE_FUNCTIONS_HOST || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]+$/.test(functionsHost)) throw new ConfigError(`CLAWBASE_FUNCTIONS_HOST=${functionsHost} is not an address: use e.g. 127.0.0.1 or 0.0.0.0.`);
+  const workspaceRaw = env.OPENCLAW_WORKSPACE || path.join(os.homedir(), '.openclaw', 'workspace');
+  const workspace = path.resolve(workspaceRaw.replace(/^~(?=$|\/)/, os.homedir()));
   return {
     home,
     databaseUrl,
@@ -71,5 +97,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     restMaxRows: positiveInt(env, 'CLAWBASE_REST_MAX_ROWS', 1000),
     restPool: positiveInt(env, 'CLAWBASE_REST_POOL', 10),
     apiStatementTimeout: timeout,
+    authenticatorPassword: password(env, 'CLAWBASE_AUTHENTICATOR_PASSWORD'),
+    workerPassword: password(env, 'CLAWBASE_WORKER_PASSWORD'),
+    functionsHost,
+    functionsPort,
+    filesPort,
+    workspace,
   };
 }
