@@ -10,6 +10,7 @@ import { startPostgrest, type RunningPostgrest } from '../rest/postgrest.ts';
 import type { Config } from './config.ts';
 import { databaseUrls, redact, withDatabase, type DatabaseUrls } from './database-urls.ts';
 import { loadSecrets, type Secrets } from './secrets.ts';
+import { stopChild } from './stop-child.ts';
 
 export interface StackState {
   pid: number;
@@ -161,24 +162,17 @@ export async function startStack(config: Config, log: (line: string) => void = c
     started.push(rest);
     log(`PostgREST 12.0.2 on ${rest.current().url} (schema api; ${Math.round(performance.now() - t2)} ms)`);
 
-    const worker = await supervise(
-      'worker',
-      () => startClawbaseService(['worker'], 'worker ready', path.join(logs, 'worker.log')),
-      log,
-      fail,
-      () => writeState(),
-    );
-    started.push(worker);
+    // A long-lived `clawbase <command>` child, restarted on a crash, its output in logs/<command>.log.
+    const service = async (command: string, readyLine: string) => {
+      const running = await supervise(command, () => startClawbaseService([command], readyLine, path.join(logs, `${command}.log`)), log, fail, () => writeState());
+      started.push(running);
+      return running;
+    };
+
+    const worker = await service('worker', 'worker ready');
     log(`Worker (graphile-worker) running, log in ${path.join(logs, 'worker.log')}`);
 
-    const functions = await supervise(
-      'functions',
-      () => startClawbaseService(['functions'], 'functions ready', path.join(logs, 'functions.log')),
-      log,
-      fail,
-      () => writeState(),
-    );
-    started.push(functions);
+    const functions = await service('functions', 'functions ready');
     const host = config.functionsHost.includes(':') ? `[${config.functionsHost}]` : config.functionsHost;
     const functionsUrl = `http://${host}:${config.functionsPort}`;
     const filesUrl = config.filesPort === undefined ? undefined : `http://${host}:${config.filesPort}`;
@@ -252,11 +246,7 @@ export async function startClawbaseService(args: string[], readyLine: string, lo
     pid: child.pid,
     exited,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await stopChild(child, exited, 10_000);
       log.end();
     },
   };

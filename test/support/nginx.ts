@@ -4,6 +4,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
+import { stopChild } from '../../lib/stop-child.ts';
 import { renderNginxPrefix } from '../../nginx/render.ts';
 import { edgeDefaults, type EdgeSettings } from '../../nginx/variables.ts';
 import { freePort } from './ports.ts';
@@ -126,12 +127,6 @@ export async function startEdge(root: string, overrides: Partial<EdgeSettings> =
     settings,
     certificate,
     logDir: settings.CLAWBASE_EDGE_LOG_DIR,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child, exited, 5000),
   };
 }
