@@ -9,7 +9,9 @@ export const startCommand: Command = {
 
 Starts PostgreSQL 17 (embedded, data in CLAWBASE_HOME, default ./.clawbase; or the server in
 DATABASE_URL), applies the migrations, and serves the api schema with PostgREST on
-127.0.0.1:CLAWBASE_REST_PORT (default 3000). Stays in the foreground; Ctrl-C stops everything.
+127.0.0.1:CLAWBASE_REST_PORT (default 3000); runs the worker, the functions server
+(127.0.0.1:CLAWBASE_FUNCTIONS_PORT, default 8080) and the read-only workspace file server
+(CLAWBASE_FILES_PORT, default 8081). Stays in the foreground; Ctrl-C stops everything.
 A second start reuses the data. See .env.example for every setting.`,
   async run(args) {
     if (args.length) throw new Error(`start takes no arguments (got ${args.join(' ')}); settings come from the environment.`);
@@ -21,6 +23,8 @@ A second start reuses the data. See .env.example for every setting.`,
         '',
         `Clawbase is ready in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
         `  REST API   ${stack.restUrl}/  (OpenAPI description at that URL)`,
+        `  functions  ${stack.functionsUrl}/functions/v1/  (try ${stack.functionsUrl}/functions/v1/version)`,
+        `  files      ${stack.filesUrl ? `${stack.filesUrl}/  (public folders of ${config.workspace}, read-only)` : 'off'}`,
         `  data       ${config.databaseUrl ? 'DATABASE_URL' : config.home}`,
         '',
         'Get a token for an agent and write a memory:',

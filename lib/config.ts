@@ -10,6 +10,8 @@ export interface Config {
   databaseUrl: string | undefined;
   pgPort: number;
   restPort: number;
+  /** Where other processes reach PostgREST (the functions server): loopback unless CLAWBASE_REST_URL says otherwise. */
+  restUrl: string;
   /** PostgREST's admin port (/live, /ready); restPort + 1 unless set. */
   restAdminPort: number;
   /** Name of the application database inside the cluster. */
@@ -33,6 +35,14 @@ export interface Config {
   workspace: string;
   /** The agent the workspace belongs to (its memory files are synced as that agent's documents). */
   workspaceAgent: string;
+  /** Passwords of the authenticator and worker logins when set explicitly (docker compose). */
+  authenticatorPassword: string | undefined;
+  workerPassword: string | undefined;
+  /** Address the functions and file servers listen on (127.0.0.1 unless in a container). */
+  functionsHost: string;
+  functionsPort: number;
+  /** Port of the embedded read-only file server; undefined when turned off (nginx serves files). */
+  filesPort: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +67,12 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return n;
 }
 
+function password(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name] || undefined;
+  if (raw !== undefined && raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters; generate one with: openssl rand -base64 32`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const home = path.resolve(env.CLAWBASE_HOME || '.clawbase');
   const databaseUrl = env.DATABASE_URL || undefined;
@@ -73,19 +89,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^\d+(ms|s|min)?$/.test(timeout)) {
     throw new ConfigError(`CLAWBASE_API_STATEMENT_TIMEOUT=${timeout} must look like 500ms, 8s or 1min.`);
   }
-  const stateDir = path.resolve(env.OPENCLAW_STATE_DIR || path.join(os.homedir(), '.openclaw'));
+  // `~` is expanded the way a shell would (the values come from .env files too).
+  const home_ = (value: string) => path.resolve(value.replace(/^~(?=$|\/)/, os.homedir()));
+  const stateDir = home_(env.OPENCLAW_STATE_DIR || path.join(os.homedir(), '.openclaw'));
   const workspaceAgent = env.CLAWBASE_WORKSPACE_AGENT || 'main';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(workspaceAgent)) {
     throw new ConfigError(`CLAWBASE_WORKSPACE_AGENT=${workspaceAgent} is not an agent id (letters, digits, dot, dash, underscore).`);
   }
   const ollamaHost = env.OLLAMA_HOST || 'http://127.0.0.1:11434';
   if (!/^https?:\/\//.test(ollamaHost)) throw new ConfigError(`OLLAMA_HOST=${ollamaHost} must be an http(s):// URL, e.g. http://127.0.0.1:11434.`);
+  const functionsPort = port(env, 'CLAWBASE_FUNCTIONS_PORT', 8080);
+  const filesPort = env.CLAWBASE_FILES_PORT === 'off' ? undefined : port(env, 'CLAWBASE_FILES_PORT', functionsPort + 1);
+  if (filesPort === functionsPort) {
+    throw new ConfigError(`CLAWBASE_FILES_PORT and CLAWBASE_FUNCTIONS_PORT are both ${filesPort}: give the file server its own port (or CLAWBASE_FILES_PORT=off).`);
+  }
+  const functionsHost = env.CLAWBASE_FUNCTIONS_HOST || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]+$/.test(functionsHost)) throw new ConfigError(`CLAWBASE_FUNCTIONS_HOST=${functionsHost} is not an address: use e.g. 127.0.0.1 or 0.0.0.0.`);
   return {
     home,
     databaseUrl,
     pgPort: port(env, 'CLAWBASE_PG_PORT', 54329),
     restPort,
     restAdminPort: port(env, 'CLAWBASE_REST_ADMIN_PORT', restPort + 1),
+    restUrl: (env.CLAWBASE_REST_URL || `http://127.0.0.1:${restPort}`).replace(/\/$/, ''),
     database: env.CLAWBASE_DB_NAME || 'clawbase',
     jwtSecret,
     jwtAudience: 'clawbase',
@@ -99,7 +125,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: positiveInt(env, 'OLLAMA_TIMEOUT_MS', 60_000),
     },
     openclawStateDir: stateDir,
-    workspace: path.resolve(env.OPENCLAW_WORKSPACE || path.join(stateDir, 'workspace')),
+    workspace: env.OPENCLAW_WORKSPACE ? home_(env.OPENCLAW_WORKSPACE) : path.join(stateDir, 'workspace'),
     workspaceAgent,
+    authenticatorPassword: password(env, 'CLAWBASE_AUTHENTICATOR_PASSWORD'),
+    workerPassword: password(env, 'CLAWBASE_WORKER_PASSWORD'),
+    functionsHost,
+    functionsPort,
+    filesPort,
   };
 }

@@ -46,6 +46,12 @@ export function loadSecrets(config: Config): Secrets {
     fs.mkdirSync(config.home, { recursive: true, mode: 0o711 });
     fs.writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
   }
-  // An explicit JWT_SECRET wins over the generated one, without being stored.
-  return config.jwtSecret ? { ...secrets, jwtSecret: config.jwtSecret } : secrets;
+  // Explicit values (JWT_SECRET, and the login passwords docker compose shares between services)
+  // win over the generated ones, without being stored.
+  return {
+    ...secrets,
+    jwtSecret: config.jwtSecret ?? secrets.jwtSecret,
+    authenticatorPassword: config.authenticatorPassword ?? secrets.authenticatorPassword,
+    workerPassword: config.workerPassword ?? secrets.workerPassword,
+  };
 }

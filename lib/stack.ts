@@ -1,5 +1,5 @@
 // Starts the whole system in the foreground: PostgreSQL (embedded unless DATABASE_URL is set),
-// migrations, PostgREST. A child that dies is reported and restarted with backoff; Ctrl-C stops all.
+// migrations, PostgREST, the worker, the functions process (functions + file server). A child that dies is reported and restarted with backoff; Ctrl-C stops all.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { startPostgrest, type RunningPostgrest } from '../rest/postgrest.ts';
 import type { Config } from './config.ts';
 import { databaseUrls, redact, withDatabase, type DatabaseUrls } from './database-urls.ts';
 import { loadSecrets, type Secrets } from './secrets.ts';
+import { stopChild } from './stop-child.ts';
 
 export interface StackState {
   pid: number;
@@ -17,12 +18,16 @@ export interface StackState {
   postgres: { url: string; pid?: number; embedded: boolean };
   rest: { url: string; adminUrl: string; pid?: number };
   worker: { pid?: number };
+  functions: { pid?: number; url: string; filesUrl?: string };
 }
 
 export interface Stack {
   urls: DatabaseUrls;
   secrets: Secrets;
   restUrl: string;
+  functionsUrl: string;
+  /** The embedded file server, unless CLAWBASE_FILES_PORT=off. */
+  filesUrl: string | undefined;
   stop(): Promise<void>;
   /** Resolves when the stack gives up on a crashing child (and has stopped everything). */
   failed: Promise<Error>;
@@ -157,15 +162,21 @@ export async function startStack(config: Config, log: (line: string) => void = c
     started.push(rest);
     log(`PostgREST 12.0.2 on ${rest.current().url} (schema api; ${Math.round(performance.now() - t2)} ms)`);
 
-    const worker = await supervise(
-      'worker',
-      () => startClawbaseService(['worker'], 'worker ready', path.join(logs, 'worker.log')),
-      log,
-      fail,
-      () => writeState(),
-    );
-    started.push(worker);
+    // A long-lived `clawbase <command>` child, restarted on a crash, its output in logs/<command>.log.
+    const service = async (command: string, readyLine: string) => {
+      const running = await supervise(command, () => startClawbaseService([command], readyLine, path.join(logs, `${command}.log`)), log, fail, () => writeState());
+      started.push(running);
+      return running;
+    };
+
+    const worker = await service('worker', 'worker ready');
     log(`Worker (graphile-worker) running, log in ${path.join(logs, 'worker.log')}`);
+
+    const functions = await service('functions', 'functions ready');
+    const host = config.functionsHost.includes(':') ? `[${config.functionsHost}]` : config.functionsHost;
+    const functionsUrl = `http://${host}:${config.functionsPort}`;
+    const filesUrl = config.filesPort === undefined ? undefined : `http://${host}:${config.filesPort}`;
+    log(`Functions on ${functionsUrl}/functions/v1/` + (filesUrl ? `, workspace files (read-only) on ${filesUrl}/` : '') + `, log in ${path.join(logs, 'functions.log')}`);
 
     const writeState = () => {
       const state: StackState = {
@@ -174,12 +185,13 @@ export async function startStack(config: Config, log: (line: string) => void = c
         postgres: { url: redact(urls.owner), pid: db?.current().pid, embedded: !config.databaseUrl },
         rest: { url: rest.current().url, adminUrl: rest.current().adminUrl, pid: rest.current().pid },
         worker: { pid: worker.current().pid },
+        functions: { pid: functions.current().pid, url: functionsUrl, filesUrl },
       };
       fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
       fs.writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
     };
     writeState();
-    return { urls, secrets, restUrl: rest.current().url, stop: stopAll, failed };
+    return { urls, secrets, restUrl: rest.current().url, functionsUrl, filesUrl, stop: stopAll, failed };
   } catch (err) {
     await stopAll();
     throw err;
@@ -234,11 +246,7 @@ export async function startClawbaseService(args: string[], readyLine: string, lo
     pid: child.pid,
     exited,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await stopChild(child, exited, 10_000);
       log.end();
     },
   };

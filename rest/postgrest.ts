@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { stopChild } from '../lib/stop-child.ts';
 
 export interface PostgrestOptions {
   /** Login URL of the authenticator role. */
@@ -96,12 +97,6 @@ export async function startPostgrest(o: PostgrestOptions): Promise<RunningPostgr
     adminUrl,
     pid: child.pid,
     exited,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child, exited, 5000),
   };
 }

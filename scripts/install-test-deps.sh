@@ -4,6 +4,9 @@
 set -euo pipefail
 packages=(
   postgresql-client   # psql: `clawbase psql` is tested against the embedded PostgreSQL 17
+  nginx-light         # the edge: the real nginx runs the rendered templates on loopback ports
+  openssl             # scripts/make-self-signed-cert.sh makes the edge tests' certificate
+  docker-compose      # `docker-compose config` validates docker-compose.yml (no daemon needed)
 )
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

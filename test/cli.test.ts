@@ -44,6 +44,22 @@ const alive = (pid: number) => {
   }
 };
 
+/** A home and free loopback ports for every service `npm start` runs (tests run side by side). */
+async function servicePorts(home: string): Promise<Record<string, string>> {
+  const workspace = path.join(home, 'workspace');
+  fs.mkdirSync(path.join(workspace, 'docs'), { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(workspace, 'docs', 'hello.md'), '# hello\n', { mode: 0o644 });
+  return {
+    CLAWBASE_HOME: home,
+    CLAWBASE_PG_PORT: String(await freePort()),
+    CLAWBASE_REST_PORT: String(await freePort()),
+    CLAWBASE_REST_ADMIN_PORT: String(await freePort()),
+    CLAWBASE_FUNCTIONS_PORT: String(await freePort()),
+    CLAWBASE_FILES_PORT: String(await freePort()),
+    OPENCLAW_WORKSPACE: workspace,
+  };
+}
+
 afterAll(() => {
   for (const c of children) {
     try {
@@ -55,7 +71,7 @@ afterAll(() => {
 });
 
 describe('clawbase CLI', () => {
-  it.each(['start', 'token', 'migrate', 'psql', 'status'])('%s --help explains itself', (command) => {
+  it.each(['start', 'token', 'migrate', 'psql', 'status', 'worker', 'functions'])('%s --help explains itself', (command) => {
     const res = cli([command, '--help'], {});
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(new RegExp(`^Usage: clawbase ${command}`));
@@ -79,7 +95,7 @@ describe('npm start', () => {
   it('runs the system from a fresh home, keeps data across a restart, and stops cleanly on Ctrl-C', async () => {
     const home = path.join(inject('cluster').tmpRoot, `home-${process.pid}`);
     const restPort = await freePort();
-    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()) };
+    const env: Record<string, string> = { ...(await servicePorts(home)), CLAWBASE_REST_PORT: String(restPort) };
 
     const first = await npmStart(env);
     expect(first.output()).toMatch(/PostgreSQL 17 \(embedded\)/);
@@ -97,11 +113,17 @@ describe('npm start', () => {
     expect(psql.stderr).toBe('');
     expect(psql.stdout.trim()).toBe('teal');
     const state = JSON.parse(fs.readFileSync(path.join(home, 'run', 'stack.json'), 'utf8'));
+    const version = await fetch(`http://127.0.0.1:${env.CLAWBASE_FUNCTIONS_PORT}/functions/v1/version`);
+    expect(((await version.json()) as { name: string }).name).toBe('clawbase');
+    const file = await fetch(`http://127.0.0.1:${env.CLAWBASE_FILES_PORT}/docs/hello.md`);
+    expect(await file.text()).toBe('# hello\n');
+    expect(cli(['status'], env).stdout).toMatch(/functions .* answering/);
     await interrupt(first.child);
     expect(first.output()).toMatch(/SIGINT: stopping…\nStopped cleanly\./);
     expect(alive(state.postgres.pid)).toBe(false);
     expect(alive(state.rest.pid)).toBe(false);
     expect(alive(state.worker.pid)).toBe(false);
+    expect(alive(state.functions.pid)).toBe(false);
     expect(cli(['status'], env).status).toBe(1);
 
     const second = await npmStart(env);
@@ -114,7 +136,7 @@ describe('npm start', () => {
   it('reports a crashed PostgREST and brings it back', async () => {
     const home = path.join(inject('cluster').tmpRoot, `home-crash-${process.pid}`);
     const restPort = await freePort();
-    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()) };
+    const env: Record<string, string> = { ...(await servicePorts(home)), CLAWBASE_REST_PORT: String(restPort) };
     const run = await npmStart(env);
     const { rest } = JSON.parse(fs.readFileSync(path.join(home, 'run', 'stack.json'), 'utf8'));
     process.kill(rest.pid, 'SIGKILL');
