@@ -1,5 +1,5 @@
 --! Previous: sha1:1f74333828435884f4c330dfca316ef79837da0c
---! Hash: sha1:7a1a434994068e0c3c54e99b19d0bc30dcd5d403
+--! Hash: sha1:724f5fedc37eb1aa3fe009c15b1f4e5eca843d84
 --! Message: memory-search
 
 -- Memory search: one index of everything an agent can recall (memory values, conversation
@@ -372,8 +372,9 @@ begin
   hamming as (
     select s.id
     from api.search_items s
+    -- Same model, same dimensions: no length check needed (and none that would keep the planner
+    -- from the index-only scan of search_items_vectors_idx).
     where qbits is not null and s.embedding_model = model and s.embedding_bits is not null
-      and length(s.embedding_bits) = length(qbits)
       and (kinds is null or s.kind = any (kinds)) and (s.expires_at is null or s.expires_at > now())
     order by bit_count(s.embedding_bits # qbits), s.id
     limit greatest(candidates, 4 * k)
