@@ -1,5 +1,6 @@
 // Every setting Clawbase reads from the environment, validated once, in one place.
 // .env.example and the README's configuration table list the same variables.
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -19,6 +20,24 @@ export interface Config {
   restPool: number;
   /** statement_timeout for the API roles, as PostgreSQL reads it (e.g. '8s'). */
   apiStatementTimeout: string;
+  /** OpenClaw's state folder: agents/<id>/sessions/*.jsonl and agents/<id>/agent/openclaw-agent.sqlite. */
+  openclawStateDir: string;
+  /** The OpenClaw Gateway's WebSocket URL. */
+  gatewayUrl: string;
+  /** Gateway token; the Gateway observer is off without it. */
+  gatewayToken: string | undefined;
+  ingest: IngestConfig;
+}
+
+export interface IngestConfig {
+  /** Text (message content, tool results, raw entries) past this many UTF-8 bytes is stored truncated. */
+  maxContentBytes: number;
+  /** Entries per written batch. */
+  batchSize: number;
+  /** Parallel database writers (connections). */
+  writers: number;
+  /** How often files and SQLite databases are checked for new entries, in milliseconds. */
+  pollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +78,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^\d+(ms|s|min)?$/.test(timeout)) {
     throw new ConfigError(`CLAWBASE_API_STATEMENT_TIMEOUT=${timeout} must look like 500ms, 8s or 1min.`);
   }
+  const gatewayUrl = env.OPENCLAW_GATEWAY_URL || 'ws://127.0.0.1:18789';
+  if (!/^wss?:\/\/[^/\s]+/.test(gatewayUrl)) {
+    throw new ConfigError(`OPENCLAW_GATEWAY_URL=${gatewayUrl} must be a ws:// or wss:// URL, e.g. ws://127.0.0.1:18789.`);
+  }
+  const maxContent = positiveInt(env, 'CLAWBASE_INGEST_MAX_CONTENT_BYTES', 1_048_576);
+  if (maxContent < 4096) throw new ConfigError(`CLAWBASE_INGEST_MAX_CONTENT_BYTES=${maxContent} is too small: use at least 4096.`);
   return {
     home,
     databaseUrl,
@@ -71,5 +96,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     restMaxRows: positiveInt(env, 'CLAWBASE_REST_MAX_ROWS', 1000),
     restPool: positiveInt(env, 'CLAWBASE_REST_POOL', 10),
     apiStatementTimeout: timeout,
+    openclawStateDir: path.resolve(env.OPENCLAW_STATE_DIR || path.join(os.homedir(), '.openclaw')),
+    gatewayUrl,
+    gatewayToken: env.OPENCLAW_GATEWAY_TOKEN || undefined,
+    ingest: {
+      maxContentBytes: positiveInt(env, 'CLAWBASE_INGEST_MAX_CONTENT_BYTES', 1_048_576),
+      batchSize: positiveInt(env, 'CLAWBASE_INGEST_BATCH', 5000),
+      writers: positiveInt(env, 'CLAWBASE_INGEST_WRITERS', 2),
+      pollMs: positiveInt(env, 'CLAWBASE_INGEST_POLL_MS', 200),
+    },
   };
 }
