@@ -39,8 +39,9 @@ Exit code 0 when everything answers, 1 otherwise.`,
       ['postgres', `${state.postgres.embedded ? 'embedded' : 'external'} ${state.postgres.url}${state.postgres.pid ? (alive(state.postgres.pid) ? ` (pid ${state.postgres.pid})` : ' (process gone)') : ''}`],
       ['postgrest', `${state.rest.url} ${ready ? 'ready' : 'NOT READY'}${state.rest.pid ? ` (pid ${state.rest.pid})` : ''}`],
       ['worker', alive(state.worker.pid) ? `running (pid ${state.worker.pid})` : 'NOT RUNNING'],
+      ['ingest', alive(state.ingest?.pid) ? `running (pid ${state.ingest?.pid}), log in ${config.home}/logs/ingest.log` : 'NOT RUNNING'],
     ];
     for (const [k, v] of rows) console.log(`${k!.padEnd(10)} ${v}`);
-    return alive(state.pid) && ready && alive(state.worker.pid) ? 0 : 1;
+    return alive(state.pid) && ready && alive(state.worker.pid) && alive(state.ingest?.pid) ? 0 : 1;
   },
 };

@@ -17,6 +17,7 @@ export interface StackState {
   postgres: { url: string; pid?: number; embedded: boolean };
   rest: { url: string; adminUrl: string; pid?: number };
   worker: { pid?: number };
+  ingest?: { pid?: number };
 }
 
 export interface Stack {
@@ -167,6 +168,17 @@ export async function startStack(config: Config, log: (line: string) => void = c
     started.push(worker);
     log(`Worker (graphile-worker) running, log in ${path.join(logs, 'worker.log')}`);
 
+    // The collectors: OpenClaw transcripts and Gateway events (they wait for a missing state folder).
+    const ingest = await supervise(
+      'ingest',
+      () => startClawbaseService(['ingest'], 'ingest ready', path.join(logs, 'ingest.log')),
+      log,
+      fail,
+      () => writeState(),
+    );
+    started.push(ingest);
+    log(`Collectors reading ${config.openclawStateDir}${config.gatewayToken ? ` and the Gateway at ${config.gatewayUrl}` : ' (Gateway observer off: OPENCLAW_GATEWAY_TOKEN unset)'}, log in ${path.join(logs, 'ingest.log')}`);
+
     const writeState = () => {
       const state: StackState = {
         pid: process.pid,
@@ -174,6 +186,7 @@ export async function startStack(config: Config, log: (line: string) => void = c
         postgres: { url: redact(urls.owner), pid: db?.current().pid, embedded: !config.databaseUrl },
         rest: { url: rest.current().url, adminUrl: rest.current().adminUrl, pid: rest.current().pid },
         worker: { pid: worker.current().pid },
+        ingest: { pid: ingest.current().pid },
       };
       fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
       fs.writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });

@@ -55,7 +55,7 @@ afterAll(() => {
 });
 
 describe('clawbase CLI', () => {
-  it.each(['start', 'token', 'migrate', 'psql', 'status'])('%s --help explains itself', (command) => {
+  it.each(['start', 'token', 'migrate', 'psql', 'status', 'ingest'])('%s --help explains itself', (command) => {
     const res = cli([command, '--help'], {});
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(new RegExp(`^Usage: clawbase ${command}`));
@@ -79,9 +79,11 @@ describe('npm start', () => {
   it('runs the system from a fresh home, keeps data across a restart, and stops cleanly on Ctrl-C', async () => {
     const home = path.join(inject('cluster').tmpRoot, `home-${process.pid}`);
     const restPort = await freePort();
-    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()) };
+    // The OpenClaw state folder does not exist yet: the collectors must start anyway and wait for it.
+    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()), OPENCLAW_STATE_DIR: path.join(home, 'no-openclaw-yet') };
 
     const first = await npmStart(env);
+    expect(first.output()).toMatch(/Collectors reading .*no-openclaw-yet \(Gateway observer off: OPENCLAW_GATEWAY_TOKEN unset\)/);
     expect(first.output()).toMatch(/PostgreSQL 17 \(embedded\)/);
     expect(fs.statSync(path.join(home, 'secrets.json')).mode & 0o777).toBe(0o600);
 
@@ -102,6 +104,7 @@ describe('npm start', () => {
     expect(alive(state.postgres.pid)).toBe(false);
     expect(alive(state.rest.pid)).toBe(false);
     expect(alive(state.worker.pid)).toBe(false);
+    expect(alive(state.ingest.pid)).toBe(false);
     expect(cli(['status'], env).status).toBe(1);
 
     const second = await npmStart(env);
@@ -114,7 +117,7 @@ describe('npm start', () => {
   it('reports a crashed PostgREST and brings it back', async () => {
     const home = path.join(inject('cluster').tmpRoot, `home-crash-${process.pid}`);
     const restPort = await freePort();
-    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()) };
+    const env = { CLAWBASE_HOME: home, CLAWBASE_PG_PORT: String(await freePort()), CLAWBASE_REST_PORT: String(restPort), CLAWBASE_REST_ADMIN_PORT: String(await freePort()), OPENCLAW_STATE_DIR: path.join(home, 'openclaw') };
     const run = await npmStart(env);
     const { rest } = JSON.parse(fs.readFileSync(path.join(home, 'run', 'stack.json'), 'utf8'));
     process.kill(rest.pid, 'SIGKILL');
