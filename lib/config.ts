@@ -96,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     restMaxRows: positiveInt(env, 'CLAWBASE_REST_MAX_ROWS', 1000),
     restPool: positiveInt(env, 'CLAWBASE_REST_POOL', 10),
     apiStatementTimeout: timeout,
-    openclawStateDir: path.resolve(env.OPENCLAW_STATE_DIR || path.join(os.homedir(), '.openclaw')),
+    openclawStateDir: path.resolve((env.OPENCLAW_STATE_DIR || '~/.openclaw').replace(/^~(?=$|\/)/, os.homedir())),
     gatewayUrl,
     gatewayToken: env.OPENCLAW_GATEWAY_TOKEN || undefined,
     ingest: {
