@@ -118,7 +118,11 @@ describe.skipIf(!install)('real OpenClaw 2026.9.6', () => {
     const assistants = () => count(sql, `select count(*) as n from api.messages where agent_id = 'main' and role = 'assistant'`);
     await waitFor(async () => (await assistants()) >= 1, 'the text turn live', 120_000);
     await turn('Now please use a tool to read AGENTS.md', 'compat-tool-1');
-    await waitFor(async () => (await assistants()) >= 3 && (await count(sql, `select count(*) as n from api.tool_calls where agent_id = 'main' and result is not null`)) >= 1, 'the tool turn live', 120_000);
+    await waitFor(async () => (await assistants()) >= 3 && (await count(sql, `select count(*) as n from api.tool_calls where agent_id = 'main' and result is not null`)) >= 1, 'the tool turn live', 120_000).catch(async (err: Error) => {
+      const { rows } = await sql.query(`select role, source, left(content, 60) as c from api.messages where agent_id = 'main' order by created_at`);
+      const { rows: t } = await sql.query(`select * from api.tool_calls`);
+      throw new Error(`${err.message}\nmessages: ${JSON.stringify(rows)}\ntool_calls: ${JSON.stringify(t)}\nmodel calls: ${JSON.stringify(model.calls)}\ncollector: ${live.output().slice(-1500)}\ngateway: ${gatewayLog.slice(-1500)}`);
+    });
     driver.close();
 
     const { rows: liveRows } = await sql.query(`select role, source from api.messages where agent_id = 'main' order by created_at`);

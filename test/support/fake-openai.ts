@@ -1,5 +1,5 @@
 // A fake OpenAI-compatible model server (node:http, SSE chunks) for the real OpenClaw Gateway:
-// a user turn that mentions "tool" gets a `read` tool call; anything else, and the turn after a
+// a turn that asks to "use a tool" gets a `read` tool call; anything else, and the turn after a
 // tool result, gets text. Usage comes in the last chunk, as OpenAI sends it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,10 +31,14 @@ export async function startFakeModel(): Promise<FakeModel> {
       }
       const request = JSON.parse(body || '{}') as { messages?: ChatMessage[] };
       const messages = request.messages ?? [];
-      const last = messages[messages.length - 1];
-      const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-      const text = typeof lastUser?.content === 'string' ? lastUser.content : JSON.stringify(lastUser?.content ?? '');
-      const kind: 'text' | 'tool' = last?.role !== 'tool' && /\btool\b/i.test(text) ? 'tool' : 'text';
+      // OpenClaw adds its own context messages, so look for the request anywhere after the last tool result.
+      let asked = -1;
+      let answered = -1;
+      messages.forEach((m, i) => {
+        if (/use a tool/i.test(typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''))) asked = i;
+        if (m.role === 'tool') answered = i;
+      });
+      const kind: 'text' | 'tool' = asked >= 0 && answered < asked ? 'tool' : 'text';
       const promptTokens = 1000 + calls.length * 10;
       const completionTokens = kind === 'tool' ? 20 : 30;
       calls.push({ kind, promptTokens, completionTokens });
