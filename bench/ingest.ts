@@ -119,11 +119,14 @@ async function rawCopy(fromUrl: string, to: { worker: string }, opts: BenchOptio
       { table: 'api.messages', cols: ['agent_id', 'session_id', 'id', 'parent_id', 'entry_type', 'role', 'channel', 'sender', 'content', 'content_bytes', 'content_truncated', 'provider', 'model', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'total_tokens', 'cost_usd', 'stop_reason', 'error_message', 'is_heartbeat', 'run_id', 'created_at', 'source', 'raw'] },
       { table: 'api.tool_calls', cols: ['agent_id', 'session_id', 'id', 'message_id', 'result_message_id', 'name', 'arguments', 'result', 'result_bytes', 'result_truncated', 'is_error', 'started_at', 'finished_at'] },
     ];
-    const dumps: string[] = [];
+    const dumps: string[][] = [];
     for (const t of tables) {
       // Flattened in advance (text format), so the figure is the database's work alone.
       const { rows } = await from.query<{ line: string }>(`select concat_ws(E'\\t', ${t.cols.map((c) => `coalesce(replace(replace(replace(replace(${c}::text, '\\', '\\\\'), E'\\n', '\\n'), E'\\r', '\\r'), E'\\t', '\\t'), '\\N')`).join(', ')}) as line from ${t.table}`);
-      dumps.push(rows.map((r) => r.line).join('\n') + (rows.length ? '\n' : ''));
+      // In pieces: a million rows of text is longer than one JavaScript string may be.
+      const pieces: string[] = [];
+      for (let i = 0; i < rows.length; i += 10_000) pieces.push(rows.slice(i, i + 10_000).map((r) => r.line + '\n').join(''));
+      dumps.push(pieces);
     }
     opts.log('raw COPY of the same rows…');
     const t0 = performance.now();

@@ -27,14 +27,16 @@ export function copyText(rows: CopyValue[][]): string {
   return out;
 }
 
-/** COPY `text` into `table (columns)`; resolves with the number of rows copied. */
-export async function copyInto(client: pg.ClientBase, table: string, columns: readonly string[], text: string): Promise<number> {
+/** COPY `text` (or its pieces, in order) into `table (columns)`; resolves with the number of rows copied. */
+export async function copyInto(client: pg.ClientBase, table: string, columns: readonly string[], text: string | readonly string[]): Promise<number> {
   const stream = client.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`));
   // Feed in slices so a large batch does not sit in the socket buffer twice.
   const chunk = 1 << 20;
-  const buf = Buffer.from(text, 'utf8');
   const parts = function* () {
-    for (let i = 0; i < buf.length; i += chunk) yield buf.subarray(i, i + chunk);
+    for (const piece of typeof text === 'string' ? [text] : text) {
+      const buf = Buffer.from(piece, 'utf8');
+      for (let i = 0; i < buf.length; i += chunk) yield buf.subarray(i, i + chunk);
+    }
   };
   await pipeline(Readable.from(parts()), stream);
   return stream.rowCount ?? 0;
