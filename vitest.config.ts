@@ -6,7 +6,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Each file gets its own database cloned from a migrated template and its own PostgREST.
     pool: 'forks',
-    testTimeout: 60_000,
+    // Generous: tests wait for conditions, never for a time, and CI may share a slow machine.
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     reporters: ['default'],
   },

@@ -1,6 +1,7 @@
 // `clawbase`: one command per file under cli/, each with its own --help.
 import { ConfigError } from '../lib/config.ts';
 import { functionsCommand } from './functions.ts';
+import { ingestCommand } from './ingest.ts';
 import { migrateCommand } from './migrate.ts';
 import { psqlCommand } from './psql.ts';
 import { startCommand } from './start.ts';
@@ -15,7 +16,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, functionsCommand];
+const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, ingestCommand, functionsCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -45,10 +45,11 @@ Exit code 0 when everything answers, 1 otherwise.`,
       ['postgres', `${state.postgres.embedded ? 'embedded' : 'external'} ${state.postgres.url}${state.postgres.pid ? (alive(state.postgres.pid) ? ` (pid ${state.postgres.pid})` : ' (process gone)') : ''}`],
       ['postgrest', `${state.rest.url} ${ready ? 'ready' : 'NOT READY'}${state.rest.pid ? ` (pid ${state.rest.pid})` : ''}`],
       ['worker', alive(state.worker.pid) ? `running (pid ${state.worker.pid})` : 'NOT RUNNING'],
+      ['ingest', alive(state.ingest?.pid) ? `running (pid ${state.ingest?.pid}), log in ${config.home}/logs/ingest.log` : 'NOT RUNNING'],
       ['functions', `${state.functions?.url ?? '?'}/functions/v1/ ${functionsUp ? 'answering' : 'NOT ANSWERING'}${state.functions?.pid ? ` (pid ${state.functions.pid})` : ''}`],
       ['files', state.functions?.filesUrl ? `${state.functions.filesUrl}/ (read-only workspace, same process)` : 'off (CLAWBASE_FILES_PORT=off)'],
     ];
     for (const [k, v] of rows) console.log(`${k!.padEnd(10)} ${v}`);
-    return alive(state.pid) && ready && alive(state.worker.pid) && functionsUp ? 0 : 1;
+    return alive(state.pid) && ready && alive(state.worker.pid) && alive(state.ingest?.pid) && functionsUp ? 0 : 1;
   },
 };

@@ -29,7 +29,7 @@ export interface Config {
     /** An Ollama call slower than this counts as down (summaries fall back, embeddings retry). */
     timeoutMs: number;
   };
-  /** OpenClaw's state folder (transcripts, per-agent stores). */
+  /** OpenClaw's state folder: agents/<id>/sessions/*.jsonl and agents/<id>/agent/openclaw-agent.sqlite. */
   openclawStateDir: string;
   /** The agent's workspace (MEMORY.md, memory/YYYY-MM-DD.md, public folders). */
   workspace: string;
@@ -43,6 +43,22 @@ export interface Config {
   functionsPort: number;
   /** Port of the embedded read-only file server; undefined when turned off (nginx serves files). */
   filesPort: number | undefined;
+  /** The OpenClaw Gateway's WebSocket URL. */
+  gatewayUrl: string;
+  /** Gateway token; the Gateway observer is off without it. */
+  gatewayToken: string | undefined;
+  ingest: IngestConfig;
+}
+
+export interface IngestConfig {
+  /** Text (message content, tool results, raw entries) past this many UTF-8 bytes is stored truncated. */
+  maxContentBytes: number;
+  /** Entries per written batch. */
+  batchSize: number;
+  /** Parallel database writers (connections). */
+  writers: number;
+  /** How often files and SQLite databases are checked for new entries, in milliseconds. */
+  pollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +121,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const functionsHost = env.CLAWBASE_FUNCTIONS_HOST || '127.0.0.1';
   if (!/^[A-Za-z0-9.:-]+$/.test(functionsHost)) throw new ConfigError(`CLAWBASE_FUNCTIONS_HOST=${functionsHost} is not an address: use e.g. 127.0.0.1 or 0.0.0.0.`);
+  const gatewayUrl = env.OPENCLAW_GATEWAY_URL || 'ws://127.0.0.1:18789';
+  if (!/^wss?:\/\/[^/\s]+/.test(gatewayUrl)) {
+    throw new ConfigError(`OPENCLAW_GATEWAY_URL=${gatewayUrl} must be a ws:// or wss:// URL, e.g. ws://127.0.0.1:18789.`);
+  }
+  const maxContent = positiveInt(env, 'CLAWBASE_INGEST_MAX_CONTENT_BYTES', 1_048_576);
+  if (maxContent < 4096) throw new ConfigError(`CLAWBASE_INGEST_MAX_CONTENT_BYTES=${maxContent} is too small: use at least 4096.`);
   return {
     home,
     databaseUrl,
@@ -132,5 +154,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionsHost,
     functionsPort,
     filesPort,
+    gatewayUrl,
+    gatewayToken: env.OPENCLAW_GATEWAY_TOKEN || undefined,
+    ingest: {
+      maxContentBytes: maxContent,
+      batchSize: positiveInt(env, 'CLAWBASE_INGEST_BATCH', 5000),
+      writers: positiveInt(env, 'CLAWBASE_INGEST_WRITERS', 2),
+      pollMs: positiveInt(env, 'CLAWBASE_INGEST_POLL_MS', 200),
+    },
   };
 }

@@ -19,6 +19,7 @@ export interface StackState {
   rest: { url: string; adminUrl: string; pid?: number };
   worker: { pid?: number };
   functions: { pid?: number; url: string; filesUrl?: string };
+  ingest?: { pid?: number };
 }
 
 export interface Stack {
@@ -172,6 +173,10 @@ export async function startStack(config: Config, log: (line: string) => void = c
     const worker = await service('worker', 'worker ready');
     log(`Worker (graphile-worker) running, log in ${path.join(logs, 'worker.log')}`);
 
+    // The collectors: OpenClaw transcripts and Gateway events (they wait for a missing state folder).
+    const ingest = await service('ingest', 'ingest ready');
+    log(`Collectors reading ${config.openclawStateDir}${config.gatewayToken ? ` and the Gateway at ${config.gatewayUrl}` : ' (Gateway observer off: OPENCLAW_GATEWAY_TOKEN unset)'}, log in ${path.join(logs, 'ingest.log')}`);
+
     const functions = await service('functions', 'functions ready');
     const host = config.functionsHost.includes(':') ? `[${config.functionsHost}]` : config.functionsHost;
     const functionsUrl = `http://${host}:${config.functionsPort}`;
@@ -186,6 +191,7 @@ export async function startStack(config: Config, log: (line: string) => void = c
         rest: { url: rest.current().url, adminUrl: rest.current().adminUrl, pid: rest.current().pid },
         worker: { pid: worker.current().pid },
         functions: { pid: functions.current().pid, url: functionsUrl, filesUrl },
+        ingest: { pid: ingest.current().pid },
       };
       fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
       fs.writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });

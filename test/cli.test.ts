@@ -71,7 +71,7 @@ afterAll(() => {
 });
 
 describe('clawbase CLI', () => {
-  it.each(['start', 'token', 'migrate', 'psql', 'status', 'worker', 'functions'])('%s --help explains itself', (command) => {
+  it.each(['start', 'token', 'migrate', 'psql', 'status', 'worker', 'ingest', 'functions'])('%s --help explains itself', (command) => {
     const res = cli([command, '--help'], {});
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(new RegExp(`^Usage: clawbase ${command}`));
@@ -95,9 +95,11 @@ describe('npm start', () => {
   it('runs the system from a fresh home, keeps data across a restart, and stops cleanly on Ctrl-C', async () => {
     const home = path.join(inject('cluster').tmpRoot, `home-${process.pid}`);
     const restPort = await freePort();
-    const env: Record<string, string> = { ...(await servicePorts(home)), CLAWBASE_REST_PORT: String(restPort) };
+    // The OpenClaw state folder does not exist yet: the collectors must start anyway and wait for it.
+    const env: Record<string, string> = { ...(await servicePorts(home)), CLAWBASE_REST_PORT: String(restPort), OPENCLAW_STATE_DIR: path.join(home, 'no-openclaw-yet') };
 
     const first = await npmStart(env);
+    expect(first.output()).toMatch(/Collectors reading .*no-openclaw-yet \(Gateway observer off: OPENCLAW_GATEWAY_TOKEN unset\)/);
     expect(first.output()).toMatch(/PostgreSQL 17 \(embedded\)/);
     expect(fs.statSync(path.join(home, 'secrets.json')).mode & 0o777).toBe(0o600);
 
@@ -124,6 +126,7 @@ describe('npm start', () => {
     expect(alive(state.rest.pid)).toBe(false);
     expect(alive(state.worker.pid)).toBe(false);
     expect(alive(state.functions.pid)).toBe(false);
+    expect(alive(state.ingest.pid)).toBe(false);
     expect(cli(['status'], env).status).toBe(1);
 
     const second = await npmStart(env);
@@ -136,7 +139,7 @@ describe('npm start', () => {
   it('reports a crashed PostgREST and brings it back', async () => {
     const home = path.join(inject('cluster').tmpRoot, `home-crash-${process.pid}`);
     const restPort = await freePort();
-    const env: Record<string, string> = { ...(await servicePorts(home)), CLAWBASE_REST_PORT: String(restPort) };
+    const env: Record<string, string> = { ...(await servicePorts(home)), CLAWBASE_REST_PORT: String(restPort), OPENCLAW_STATE_DIR: path.join(home, 'openclaw') };
     const run = await npmStart(env);
     const { rest } = JSON.parse(fs.readFileSync(path.join(home, 'run', 'stack.json'), 'utf8'));
     process.kill(rest.pid, 'SIGKILL');

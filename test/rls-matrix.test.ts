@@ -44,6 +44,7 @@ const cases: TableCase[] = [
   { table: 'alerts', owner: null, marker: 'subject', row: (_a, t) => ({ rule: 'test_rule', subject: t, message: 'm' }), patch: { status: 'acknowledged' }, agent: [], operator: ['select', 'update'] },
   { table: 'cron_runs', owner: null, marker: 'name', row: (_a, t) => ({ name: t }), patch: { status: 'failed' }, agent: [], operator: ['select'] },
   { table: 'backups', owner: null, marker: 'location', row: (_a, t) => ({ kind: 'base', location: t }), patch: { status: 'failed' }, agent: [], operator: ['select'] },
+  { table: 'ingest_errors', owner: null, marker: 'file', row: (a, t) => ({ source: 'jsonl', agent_id: a, file: t, error: 'malformed line' }), patch: { error: 'patched' }, agent: [], operator: ['select'] },
   { table: 'audit_log', owner: null, marker: 'table_name', row: (_a, t) => ({ actor_role: 'test', table_name: t, operation: 'INSERT', row_key: {} }), patch: { actor_role: 'patched' }, agent: [], operator: ['select'] },
 ];
 
