@@ -7,6 +7,9 @@ packages=(
   nginx-light         # the edge: the real nginx runs the rendered templates on loopback ports
   openssl             # scripts/make-self-signed-cert.sh makes the edge tests' certificate
   docker-compose      # `docker-compose config` validates docker-compose.yml (no daemon needed)
+  chromium            # Conductor's browser tests drive Debian's Chromium through playwright-core
+  restic              # workspace snapshots: encrypted, deduplicated, checkable (backups)
+  git                 # the maintenance sweep commits the workspace
 )
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
