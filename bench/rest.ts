@@ -19,6 +19,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const stack = await startBenchStack({ max_connections: 200 });
   try {
     const owner = new pg.Pool({ connectionString: stack.ownerUrl, max: 4 });
+    owner.on('error', ignoreShutdown);
     opts.log(`seeding ${agents} agents × ${keysPerAgent} memory rows…`);
     await owner.query(`insert into api.agents (id) select 'agent-' || a from generate_series(0, ${agents - 1}) a`);
     await owner.query(
@@ -69,6 +70,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
 
     // (2) pg, PostgREST's per-request transaction, as the authenticator switching role, same pool size.
     const txPool = new pg.Pool({ connectionString: stack.authenticatorUrl, max: 10 });
+    txPool.on('error', ignoreShutdown);
     const perRequest = async (i: number, sql: { name: string; text: string; values: unknown[] }, method: string) => {
       const client = await txPool.connect();
       try {
@@ -108,6 +110,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
 
     // (3) bare pooled pg, prepared, as the owner (no role switch, no RLS).
     const bare = new pg.Pool({ connectionString: stack.ownerUrl, max: 10 });
+    bare.on('error', ignoreShutdown);
     await measure('read bare pg', async (i) => {
       await bare.query({ name: 'bare-read', text: 'select key, value from api.memory_kv where agent_id = $1 and key = $2', values: [agentId(i), keyOf(i)] });
     });
@@ -151,3 +154,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
 }
 
 if (isMain(import.meta.url)) await runStandalone(run);
+
+/** An idle pooled client sees the server's shutdown as an error event; only that is expected here. */
+function ignoreShutdown(err: Error & { code?: string }): void {
+  if (err.code !== '57P01') throw err;
+}
