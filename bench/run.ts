@@ -8,7 +8,8 @@ import { formatReport, machine, type BenchOptions, type BenchReport } from './li
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const skip = new Set(['lib.ts', 'run.ts', 'stack.ts']);
+// soak.ts is its own command (`npm run soak`); its latest report is copied in below.
+const skip = new Set(['lib.ts', 'run.ts', 'stack.ts', 'soak.ts']);
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !skip.has(f) && (!only.length || only.includes(path.basename(f, '.ts')))).sort();
 
 const reports: BenchReport[] = [];
@@ -34,7 +35,9 @@ const header = [
   'Each figure is printed next to the physical limit measured in the same run, with the ratio and the issue target.',
   '',
 ];
-fs.writeFileSync(path.join(dir, 'RESULTS.md'), [...header, ...reports.map(formatReport), ...(failures.length ? ['## Failed', ...failures.map((f) => `- ${f}`)] : []), ''].join('\n\n'));
+const soakFile = path.join(dir, 'SOAK.md');
+const soak = fs.existsSync(soakFile) ? [fs.readFileSync(soakFile, 'utf8').replace(/^# /, '## ').replace(/\n## /g, '\n### ').trim()] : ['## Soak and fault injection', 'Not run yet on this machine: `npm run soak -- --minutes 2 --faults` writes bench/SOAK.md, which this report copies in.'];
+fs.writeFileSync(path.join(dir, 'RESULTS.md'), [...header, ...reports.map(formatReport), ...soak, ...(failures.length ? ['## Failed', ...failures.map((f) => `- ${f}`)] : []), ''].join('\n\n'));
 fs.writeFileSync(path.join(dir, 'RESULTS.json'), JSON.stringify({ machine: machine(), quick, reports, failures }, null, 2) + '\n');
 console.error(`\nwrote bench/RESULTS.md (${reports.length} reports${failures.length ? `, ${failures.length} failed` : ''})`);
 process.exitCode = failures.length ? 1 : 0;

@@ -45,9 +45,17 @@ interface Supervised<T extends { exited: Promise<number | null>; stop(): Promise
 let signalled = false;
 const noteSignal = () => (signalled = true);
 
+/** What a supervised child needs up before it can run (the database, for the worker and the rest). */
+interface Dependency {
+  name: string;
+  up(): Promise<boolean>;
+}
+
 /**
- * Keeps one child running: on an unexpected exit it logs why and starts it again,
- * backing off; after 5 crashes within a minute it gives up through `onGiveUp`.
+ * Keeps one child running: on an unexpected exit it logs why and starts it again, backing off;
+ * after 5 crashes within a minute it gives up through `onGiveUp`. A child that stops while its
+ * dependency is down (the worker while PostgreSQL restarts after a crash) is not crashing: it is
+ * started again once the dependency is back, and that exit does not count towards giving up.
  */
 async function supervise<T extends { exited: Promise<number | null>; stop(): Promise<void> }>(
   name: string,
@@ -55,30 +63,42 @@ async function supervise<T extends { exited: Promise<number | null>; stop(): Pro
   log: (line: string) => void,
   onGiveUp: (err: Error) => void,
   onRestart: (child: T) => void,
+  dependency?: Dependency,
 ): Promise<Supervised<T>> {
   let child = await start();
   let stopping = false;
   const crashes: number[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const restart = async (why: string): Promise<void> => {
+    if (dependency && !(await dependency.up())) {
+      log(`${name} ${why} while ${dependency.name} is unavailable; starting it again when ${dependency.name} is back.`);
+      while (!stopping && !signalled && !(await dependency.up())) await sleep(500);
+    } else {
+      crashes.push(Date.now());
+      while (crashes.length && crashes[0]! < Date.now() - 60_000) crashes.shift();
+      log(`${name} ${why}; restart ${crashes.length} of 5 within a minute.`);
+      if (crashes.length >= 5) return onGiveUp(new Error(`${name} keeps crashing; see its log under CLAWBASE_HOME/logs.`));
+      await sleep(250 * 2 ** (crashes.length - 1));
+    }
+    if (stopping || signalled) return;
+    try {
+      const next = await start();
+      if (stopping || signalled) return void (await next.stop());
+      child = next;
+      onRestart(child);
+      log(`${name} is running again.`);
+      watch(child);
+    } catch (err) {
+      await restart(`could not be started again (${(err as Error).message.split('\n')[0]})`);
+    }
+  };
   const watch = (c: T) => {
     void c.exited.then(async (code) => {
       // Ctrl-C in a terminal reaches the whole process group: the child may see it before our
       // own handler has run. Give that handler a moment before calling the exit a crash.
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       if (stopping || signalled) return;
-      crashes.push(Date.now());
-      while (crashes.length && crashes[0]! < Date.now() - 60_000) crashes.shift();
-      log(`${name} exited unexpectedly (code ${code}); restart ${crashes.length} of 5 within a minute.`);
-      if (crashes.length >= 5) return onGiveUp(new Error(`${name} keeps crashing; see its log under CLAWBASE_HOME/logs.`));
-      await new Promise((r) => setTimeout(r, 250 * 2 ** (crashes.length - 1)));
-      if (stopping) return;
-      try {
-        child = await start();
-        onRestart(child);
-        log(`${name} is running again.`);
-        watch(child);
-      } catch (err) {
-        onGiveUp(new Error(`${name} could not be restarted: ${(err as Error).message}`, { cause: err }));
-      }
+      await restart(`exited unexpectedly (code ${code})`);
     });
   };
   watch(child);
@@ -111,6 +131,8 @@ export async function startStack(config: Config, log: (line: string) => void = c
     void stopAll().then(() => giveUp(err));
   };
 
+  // Rewritten once every child is up; restarts before that have no state file to update.
+  let writeState = () => {};
   try {
     let db: Supervised<RunningPostgres> | undefined;
     if (!config.databaseUrl) {
@@ -127,7 +149,7 @@ export async function startStack(config: Config, log: (line: string) => void = c
           }),
         log,
         fail,
-        () => {},
+        () => writeState(),
       );
       started.push(db);
       log(`PostgreSQL 17 (embedded) on 127.0.0.1:${config.pgPort}, data in ${path.join(config.home, 'pg')} (${Math.round(performance.now() - t0)} ms)`);
@@ -164,8 +186,9 @@ export async function startStack(config: Config, log: (line: string) => void = c
     log(`PostgREST 12.0.2 on ${rest.current().url} (schema api; ${Math.round(performance.now() - t2)} ms)`);
 
     // A long-lived `clawbase <command>` child, restarted on a crash, its output in logs/<command>.log.
+    const database: Dependency = { name: 'PostgreSQL', up: () => canConnect(urls.owner) };
     const service = async (command: string, readyLine: string) => {
-      const running = await supervise(command, () => startClawbaseService([command], readyLine, path.join(logs, `${command}.log`)), log, fail, () => writeState());
+      const running = await supervise(command, () => startClawbaseService([command], readyLine, path.join(logs, `${command}.log`)), log, fail, () => writeState(), database);
       started.push(running);
       return running;
     };
@@ -183,7 +206,7 @@ export async function startStack(config: Config, log: (line: string) => void = c
     const filesUrl = config.filesPort === undefined ? undefined : `http://${host}:${config.filesPort}`;
     log(`Functions on ${functionsUrl}/functions/v1/` + (filesUrl ? `, workspace files (read-only) on ${filesUrl}/` : '') + `, log in ${path.join(logs, 'functions.log')}`);
 
-    const writeState = () => {
+    writeState = () => {
       const state: StackState = {
         pid: process.pid,
         startedAt: new Date().toISOString(),
