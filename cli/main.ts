@@ -1,11 +1,13 @@
 // `clawbase`: one command per file under cli/, each with its own --help.
 import { ConfigError } from '../lib/config.ts';
 import { functionsCommand } from './functions.ts';
+import { healthCommand } from './health.ts';
 import { ingestCommand } from './ingest.ts';
 import { migrateCommand } from './migrate.ts';
 import { psqlCommand } from './psql.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
+import { sweepCommand } from './sweep.ts';
 import { tokenCommand } from './token.ts';
 import { workerCommand } from './worker.ts';
 
@@ -16,7 +18,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, ingestCommand, functionsCommand];
+const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, ingestCommand, functionsCommand, sweepCommand, healthCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -48,6 +48,55 @@ export interface Config {
   /** Gateway token; the Gateway observer is off without it. */
   gatewayToken: string | undefined;
   ingest: IngestConfig;
+  maintenance: MaintenanceConfig;
+  s3: S3Settings;
+}
+
+/** Where the S3-compatible object store is; each consumer names its own bucket. */
+export interface S3Settings {
+  /** Endpoint URL for a non-AWS store (MinIO, s3rver); undefined means AWS. */
+  endpoint: string | undefined;
+  region: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+  /** Bucket the maintenance sweep flushes old log files to; the step is skipped without it. */
+  logsBucket: string | undefined;
+}
+
+/** The maintenance sweep, health checks and alert rules. */
+export interface MaintenanceConfig {
+  /** Sessions idle longer than this many days move to the archive tables. */
+  archiveAfterDays: number;
+  /** Log files (legacy JSONL transcripts, our logs) untouched this many days are flushed to S3. */
+  logFlushAfterDays: number;
+  /** Folders whose *.jsonl / *.log files the log flush takes (recursively). */
+  logDirs: string[];
+  /** Our own log folder: files over logRotateBytes are rotated by the cleanup step. */
+  logsDir: string;
+  logRotateBytes: number;
+  /** Scratch folder whose files older than a day the cleanup step deletes. */
+  tempDir: string;
+  /** Alert thresholds. */
+  diskAlertPercent: number;
+  memoryAlertPercent: number;
+  errorRatePercent: number;
+  /** Tokens per agent per UTC day before token_budget opens; 0 turns the rule off. */
+  dailyTokenBudget: number;
+  /** Share of today's tokens spent on OpenClaw heartbeat turns before heartbeat_share opens. */
+  heartbeatSharePercent: number;
+  /** Expected hours between base backups (backup_late opens at 1.5 ×). */
+  backupIntervalHours: number;
+  /** Alert transitions are POSTed here (besides the webhooks table); undefined: not sent. */
+  alertWebhookUrl: string | undefined;
+  alertWebhookSecret: string | undefined;
+  /** Optional services: probed only when set ("not configured" otherwise). */
+  n8nUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** The Gateway is probed (GET /readyz) only when OPENCLAW_GATEWAY_URL or its token is set. */
+  gatewayConfigured: boolean;
+  /** Attempts before a webhook delivery is dead. */
+  webhookMaxAttempts: number;
 }
 
 export interface IngestConfig {
@@ -81,6 +130,20 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}=${raw} must be a positive whole number.`);
   return n;
+}
+
+function percent(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new ConfigError(`${name}=${raw} must be a percentage above 0 and at most 100.`);
+  return n;
+}
+
+function httpUrl(env: NodeJS.ProcessEnv, name: string, example: string): string | undefined {
+  const raw = env[name] || undefined;
+  if (raw !== undefined && !/^https?:\/\/[^\s/]+/.test(raw)) throw new ConfigError(`${name}=${raw} must be an http(s):// URL, e.g. ${example}.`);
+  return raw?.replace(/\/$/, '');
 }
 
 function password(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -127,6 +190,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const maxContent = positiveInt(env, 'CLAWBASE_INGEST_MAX_CONTENT_BYTES', 1_048_576);
   if (maxContent < 4096) throw new ConfigError(`CLAWBASE_INGEST_MAX_CONTENT_BYTES=${maxContent} is too small: use at least 4096.`);
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\/[^\s/]+/.test(redisUrl)) throw new ConfigError(`REDIS_URL=${redisUrl} must be a redis:// URL, e.g. redis://127.0.0.1:6379.`);
+  const budget = env.CLAWBASE_DAILY_TOKEN_BUDGET ? Number(env.CLAWBASE_DAILY_TOKEN_BUDGET) : 0;
+  if (!Number.isInteger(budget) || budget < 0) throw new ConfigError(`CLAWBASE_DAILY_TOKEN_BUDGET=${env.CLAWBASE_DAILY_TOKEN_BUDGET} must be a whole number of tokens (0 turns the rule off).`);
+  const logsDir = path.join(home, 'logs');
   return {
     home,
     databaseUrl,
@@ -161,6 +229,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: positiveInt(env, 'CLAWBASE_INGEST_BATCH', 5000),
       writers: positiveInt(env, 'CLAWBASE_INGEST_WRITERS', 2),
       pollMs: positiveInt(env, 'CLAWBASE_INGEST_POLL_MS', 200),
+    },
+    maintenance: {
+      archiveAfterDays: positiveInt(env, 'CLAWBASE_ARCHIVE_AFTER_DAYS', 30),
+      logFlushAfterDays: positiveInt(env, 'CLAWBASE_LOG_FLUSH_AFTER_DAYS', 7),
+      logDirs: (env.CLAWBASE_LOG_DIRS ? env.CLAWBASE_LOG_DIRS.split(':').filter(Boolean) : [path.join(stateDir, 'agents'), logsDir]).map(home_),
+      logsDir,
+      logRotateBytes: positiveInt(env, 'CLAWBASE_LOG_ROTATE_BYTES', 50 * 1024 * 1024),
+      tempDir: path.join(home, 'tmp'),
+      diskAlertPercent: percent(env, 'CLAWBASE_ALERT_DISK_PERCENT', 80),
+      memoryAlertPercent: percent(env, 'CLAWBASE_ALERT_MEMORY_PERCENT', 85),
+      errorRatePercent: percent(env, 'CLAWBASE_ALERT_ERROR_RATE_PERCENT', 5),
+      dailyTokenBudget: budget,
+      heartbeatSharePercent: percent(env, 'CLAWBASE_ALERT_HEARTBEAT_SHARE_PERCENT', 25),
+      backupIntervalHours: positiveInt(env, 'CLAWBASE_BACKUP_INTERVAL_HOURS', 24),
+      alertWebhookUrl: httpUrl(env, 'ALERT_WEBHOOK_URL', 'https://n8n.example.com/webhook/clawbase-alerts'),
+      alertWebhookSecret: env.ALERT_WEBHOOK_SECRET || undefined,
+      n8nUrl: httpUrl(env, 'N8N_URL', 'http://127.0.0.1:5678'),
+      redisUrl,
+      gatewayConfigured: Boolean(env.OPENCLAW_GATEWAY_URL || env.OPENCLAW_GATEWAY_TOKEN),
+      webhookMaxAttempts: positiveInt(env, 'CLAWBASE_WEBHOOK_MAX_ATTEMPTS', 10),
+    },
+    s3: {
+      endpoint: httpUrl(env, 'S3_ENDPOINT', 'http://127.0.0.1:9000'),
+      region: env.S3_REGION || 'us-east-1',
+      accessKeyId: env.S3_ACCESS_KEY_ID || undefined,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY || undefined,
+      forcePathStyle: ['1', 'true', 'yes'].includes((env.S3_FORCE_PATH_STYLE || '').toLowerCase()),
+      logsBucket: env.S3_BUCKET_LOGS || undefined,
     },
   };
 }

@@ -1,6 +1,6 @@
 // What tasks need beyond their payload, built once per worker process from the configuration.
 import type { Ollama } from 'ollama';
-import type { Config } from '../lib/config.ts';
+import { loadConfig, type Config, type MaintenanceConfig, type S3Settings } from '../lib/config.ts';
 import { makeOllama } from './memory/ollama.ts';
 
 export interface WorkerContext {
@@ -10,9 +10,22 @@ export interface WorkerContext {
   chatModel: string;
   workspace: string;
   workspaceAgent: string;
+  /** The sweep, health checks and alert rules. */
+  maintenance: MaintenanceConfig;
+  s3: S3Settings;
+  /** PostgREST's admin URL (GET /ready), when PostgREST is ours to probe. */
+  restAdminUrl: string | undefined;
+  /** The Gateway's HTTP base (ws:// → http://), probed at /readyz. */
+  gatewayHttpUrl: string;
 }
 
-export function workerContext(config: Pick<Config, 'ollama' | 'workspace' | 'workspaceAgent'>): WorkerContext {
+export type WorkerContextConfig = Pick<Config, 'ollama' | 'workspace' | 'workspaceAgent'> &
+  Partial<Pick<Config, 'maintenance' | 's3' | 'restAdminPort' | 'restUrl' | 'gatewayUrl'>>;
+
+/** Builds the context; what is left out of `config` takes the defaults of an empty environment. */
+export function workerContext(config: WorkerContextConfig): WorkerContext {
+  const defaults = loadConfig({});
+  const gatewayUrl = config.gatewayUrl ?? defaults.gatewayUrl;
   return {
     ollama: makeOllama(config.ollama),
     ollamaHost: config.ollama.host,
@@ -20,5 +33,10 @@ export function workerContext(config: Pick<Config, 'ollama' | 'workspace' | 'wor
     chatModel: config.ollama.chatModel,
     workspace: config.workspace,
     workspaceAgent: config.workspaceAgent,
+    maintenance: config.maintenance ?? defaults.maintenance,
+    s3: config.s3 ?? defaults.s3,
+    // The admin port on PostgREST's host (another container in docker compose, loopback otherwise).
+    restAdminUrl: config.restAdminPort ? `http://${config.restUrl ? new URL(config.restUrl).hostname : '127.0.0.1'}:${config.restAdminPort}` : undefined,
+    gatewayHttpUrl: gatewayUrl.replace(/^ws/, 'http').replace(/\/$/, ''),
   };
 }

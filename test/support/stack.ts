@@ -19,6 +19,8 @@ export interface TestStack {
   /** The same database as the least-privileged `worker` login. */
   workerUrl: string;
   restUrl: string;
+  /** PostgREST's admin server (/live, /ready). */
+  restAdminUrl: string;
   /** Owner connection (superuser): for arranging and checking what the API may not show. */
   sql: pg.Pool;
   token(role: TokenRole, agentId?: string, ttlSeconds?: number): Promise<string>;
@@ -65,6 +67,7 @@ export async function startTestStack(label: string): Promise<TestStack> {
     ownerUrl,
     workerUrl: workerUrl.href,
     restUrl: rest.url,
+    restAdminUrl: rest.adminUrl,
     sql,
     token,
     async client(role, agentId) {

@@ -108,12 +108,18 @@ export async function summariseSessions(db: Queryable, ollama: Ollama, opts: Sum
       summary = extractiveSummary(p.previous, recent);
       method = 'extractive';
     }
-    await db.query(
-      `insert into api.conversation_summaries
-         (agent_id, session_id, summary, method, model, first_message_id, last_message_id, first_message_at, last_message_at, message_count)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [p.agent_id, p.session_id, summary, method, method === 'llm' ? opts.model : null, range.first_id, range.last_id, range.first_at, range.last_at, range.n],
-    );
+    try {
+      await db.query(
+        `insert into api.conversation_summaries
+           (agent_id, session_id, summary, method, model, first_message_id, last_message_id, first_message_at, last_message_at, message_count)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [p.agent_id, p.session_id, summary, method, method === 'llm' ? opts.model : null, range.first_id, range.last_id, range.first_at, range.last_at, range.n],
+      );
+    } catch (err) {
+      // The sweep's memory step archived the session meanwhile (foreign key gone): nothing to summarise.
+      if ((err as { code?: string }).code === '23503') continue;
+      throw err;
+    }
     counts.sessions++;
     counts[method]++;
   }

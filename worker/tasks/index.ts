@@ -1,13 +1,21 @@
 // The worker's task list: one task per file, named as the crontab and add_job calls name them.
 import type { TaskList } from 'graphile-worker';
 import type { WorkerContext } from '../context.ts';
+import { deliverWebhooksTask } from './deliver-webhooks.ts';
 import { embedPendingTask } from './embed-pending.ts';
+import { healthCheckTask } from './health-check.ts';
+import { maintenanceStepTask } from './maintenance-step.ts';
+import { maintenanceSweep } from './maintenance-sweep.ts';
 import { purgeExpired } from './purge-expired.ts';
 import { summariseSessionsTask } from './summarise-sessions.ts';
 import { syncWorkspaceMemoryTask } from './sync-workspace-memory.ts';
 
 export function makeTaskList(ctx: WorkerContext): TaskList {
   return {
+    maintenance_sweep: maintenanceSweep,
+    maintenance_step: maintenanceStepTask(ctx),
+    health_check: healthCheckTask(ctx),
+    deliver_webhooks: deliverWebhooksTask(ctx),
     purge_expired: purgeExpired,
     embed_pending: embedPendingTask(ctx),
     summarise_sessions: summariseSessionsTask(ctx),
