@@ -120,6 +120,20 @@ describe('docker-compose.yml', () => {
     expect(mounts.sort()).toEqual(['nginx:ro', 'openclaw-gateway:rw', 'worker:rw']);
   });
 
+  it('hands the worker the maintenance, S3 and alert settings, and the addresses of what its health checks probe', () => {
+    const env = services.worker!.environment!;
+    for (const name of ['S3_ENDPOINT', 'S3_BUCKET_LOGS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'ALERT_WEBHOOK_URL', 'ALERT_WEBHOOK_SECRET',
+      'CLAWBASE_ARCHIVE_AFTER_DAYS', 'CLAWBASE_LOG_FLUSH_AFTER_DAYS', 'CLAWBASE_LOG_DIRS', 'CLAWBASE_DAILY_TOKEN_BUDGET', 'OPENCLAW_GATEWAY_TOKEN']) {
+      expect(Object.keys(env), name).toContain(name);
+    }
+    expect(env.CLAWBASE_REST_URL).toBe('http://postgrest:3000');
+    expect(env.N8N_URL).toBe('http://n8n:5678');
+    expect(env.OPENCLAW_GATEWAY_URL).toBe('ws://openclaw-gateway:18789');
+    // The sweep deletes flushed logs: it must only be pointed at folders the worker may write.
+    const writable = (services.worker!.volumes ?? []).filter((v) => typeof v === 'string' && v.endsWith(':rw')).map((v) => (v as string).split(':')[1]);
+    for (const dir of env.CLAWBASE_LOG_DIRS!.split(':')) expect(writable.some((w) => dir === w || dir.startsWith(`${w}/`)), dir).toBe(true);
+  });
+
   it('keeps the owner password to the migration job: the worker and functions never get it', () => {
     for (const name of ['worker', 'functions']) {
       expect(JSON.stringify(services[name]!.environment), name).not.toContain(secrets.POSTGRES_PASSWORD);
