@@ -89,15 +89,25 @@ describe('log flush crash safety', () => {
     expect(left.length).toBeGreaterThan(0);
     expect(left.length).toBeLessThan(FILES);
 
-    // The killed worker's job stays locked (graphile-worker's lock timeout); the next sweep, on a
-    // restarted worker, flushes the rest and finds the object of a file uploaded just before the kill.
-    startWorkerProcess();
-    await quickAddJob({ connectionString: db.ownerUrl }, 'maintenance_sweep', { steps: ['log_flush'] });
+    // The killed worker's job is still locked. The restarted worker sees that no live process
+    // holds that worker id's advisory lock and frees the job at once (not after graphile-worker's
+    // 4-hour lock timeout); the rerun flushes the rest and finds the object of a file uploaded
+    // just before the kill. No new sweep is queued: the killed one finishes by itself.
+    const { rows: [locked] } = await owner.query(`select count(*)::int as n from graphile_worker._private_jobs where locked_by is not null`);
+    expect(locked.n).toBeGreaterThan(0);
+    const restarted = startWorkerProcess();
+    let output = '';
+    restarted.stdout!.on('data', (d) => (output += d));
+    restarted.stderr!.on('data', (d) => (output += d));
+    await waitFor(async () => left.every((i) => !fs.existsSync(fileName(i))), 120_000, 'the killed job to be freed and finish').catch((err: Error) => {
+      throw new Error(`${err.message}; the restarted worker said:\n${output}`);
+    });
     await waitFor(
-      async () => (await owner.query(`select 1 from api.cron_runs where name = 'maintenance_sweep' and status = 'succeeded'`)).rows[0],
-      120_000,
-      'the sweep after the restart',
+      async () => (await owner.query(`select 1 from graphile_worker._private_jobs where locked_by is not null`)).rowCount === 0,
+      60_000,
+      'no job left locked',
     );
+    expect(output).toMatch(/freed the jobs of 1 dead worker/);
     const keys = await s3.keys();
     expect(keys).toHaveLength(FILES);
     for (let i = 0; i < FILES; i++) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger, run, type Runner } from 'graphile-worker';
 import type { WorkerContext } from './context.ts';
+import { startLockRecovery } from './lock-recovery.ts';
 import { makeTaskList } from './tasks/index.ts';
 
 export const crontabPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crontab');
@@ -22,13 +23,22 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
     if (level === 'debug') return;
     log(`[worker${scope.taskIdentifier ? `:${scope.taskIdentifier}` : ''}] ${level}: ${message}`);
   });
-  return run({
-    connectionString: opts.connectionString,
-    concurrency: opts.concurrency ?? 4,
-    taskList: makeTaskList(opts.context),
-    crontab: fs.readFileSync(crontabPath, 'utf8'),
-    // The process owner (clawbase worker) handles SIGINT/SIGTERM and calls runner.stop().
-    noHandleSignals: true,
-    logger,
-  });
+  const recovery = startLockRecovery({ connectionString: opts.connectionString, log });
+  try {
+    const runner = await run({
+      connectionString: opts.connectionString,
+      concurrency: opts.concurrency ?? 4,
+      taskList: makeTaskList(opts.context),
+      crontab: fs.readFileSync(crontabPath, 'utf8'),
+      // The process owner (clawbase worker) handles SIGINT/SIGTERM and calls runner.stop().
+      noHandleSignals: true,
+      logger,
+      events: recovery.events,
+    });
+    void runner.promise.finally(() => recovery.stop());
+    return runner;
+  } catch (err) {
+    await recovery.stop();
+    throw err;
+  }
 }
