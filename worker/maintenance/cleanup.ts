@@ -1,6 +1,6 @@
 // Sweep step "cleanup": temp files older than a day, audit rows past retention, old operational
 // rows, rotation of our own logs, VACUUM (ANALYZE) of the tables that churned, and a disk report
-// with an alert when the disk stays above the limit.
+// that frees space (oldest rotated logs first) and alerts when the disk stays above the limit.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolClient } from 'pg';
@@ -48,6 +48,33 @@ export function rotateLogs(dir: string, maxBytes: number, now = new Date()): num
   return n;
 }
 
+/**
+ * Frees disk by deleting the oldest rotated copies of our own logs (`<name>.log.<stamp>`, what
+ * rotateLogs leaves; the log flush ships them to S3 first when it is configured) until `overLimit`
+ * says the disk is back under its limit. Live logs, transcripts and the database are never touched.
+ */
+export function freeDiskFromRotatedLogs(dir: string, overLimit: () => boolean): { deleted: number; bytes: number } {
+  const freed = { deleted: 0, bytes: 0 };
+  if (!fs.existsSync(dir) || !overLimit()) return freed;
+  const rotated = fs
+    .readdirSync(dir)
+    .filter((name) => /\.log\.[^/]+$/.test(name))
+    .map((name) => {
+      const p = path.join(dir, name);
+      const st = fs.statSync(p);
+      return { p, mtime: st.mtimeMs, size: st.size, file: st.isFile() };
+    })
+    .filter((f) => f.file)
+    .sort((a, b) => a.mtime - b.mtime);
+  for (const f of rotated) {
+    if (!overLimit()) break;
+    fs.rmSync(f.p);
+    freed.deleted++;
+    freed.bytes += f.size;
+  }
+  return freed;
+}
+
 /** Tables the sweep deletes from; vacuumed when their dead rows are worth it. */
 const churnTables = [
   'api.memory_kv', 'api.conversation_summaries', 'api.search_items', 'api.messages', 'api.tool_calls', 'api.sessions',
@@ -91,7 +118,11 @@ export async function cleanupStep(client: PoolClient, cfg: MaintenanceConfig, lo
   }
   counts.vacuumed = dead.map((d) => d.rel).join(',') || 'none';
 
-  const disk = diskUsage(existingAncestor(path.dirname(cfg.logsDir)));
+  const diskPath = existingAncestor(path.dirname(cfg.logsDir));
+  const freed = freeDiskFromRotatedLogs(cfg.logsDir, () => diskUsage(diskPath).usedPercent > cfg.diskAlertPercent);
+  counts.rotated_logs_deleted_for_space = freed.deleted;
+  if (freed.deleted) log(`disk over ${cfg.diskAlertPercent}%: deleted the ${freed.deleted} oldest rotated logs (${freed.bytes} bytes)`);
+  const disk = diskUsage(diskPath);
   counts.disk_used_percent = Math.round(disk.usedPercent * 10) / 10;
   counts.disk_free_bytes = disk.freeBytes;
   const firing =
