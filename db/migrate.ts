@@ -63,7 +63,7 @@ export async function bootstrap(ownerUrl: string, opts: BootstrapOptions): Promi
         `update private.settings set value = to_jsonb($1::text) where key = 'embedding_model' and value is distinct from to_jsonb($1::text)`,
         [opts.embeddingModel],
       );
-      if (changed.rowCount) await client.query(`select graphile_worker.add_job('embed_pending', '{}'::json, max_attempts => 25)`);
+      if (changed.rowCount) await client.query(`select graphile_worker.add_job('embed_pending', '{}'::json, max_attempts => 25, priority => 10)`);
     }
     await client.query('commit');
     // PostgREST caches the schema: tell it to reload after any migration.

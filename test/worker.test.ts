@@ -50,6 +50,26 @@ describe('worker', () => {
     expect(rows).toEqual([{ key: 'kept' }]);
   });
 
+  it('queues embedding work behind the operational jobs (priority 10 vs 0), so a write burst never delays a health check', async () => {
+    const client = await owner.connect();
+    try {
+      await client.query('begin');
+      await client.query(`insert into api.memory_kv (agent_id, key, value) values ('prio-agent', 'prio-key', '"something to embed"')`);
+      await client.query(`select graphile_worker.add_job('health_check', '{}'::json)`);
+      const { rows } = await client.query(
+        `select t.identifier, j.priority from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+          where t.identifier in ('embed_pending', 'health_check') and j.locked_at is null order by j.id desc limit 2`,
+      );
+      expect(rows.sort((a, b) => a.identifier.localeCompare(b.identifier))).toEqual([
+        { identifier: 'embed_pending', priority: 10 },
+        { identifier: 'health_check', priority: 0 },
+      ]);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
   it('the worker login cannot touch what is not its job', async () => {
     const w = new pg.Client({ connectionString: workerUrl });
     await w.connect();
