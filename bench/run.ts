@@ -35,9 +35,22 @@ const header = [
   'Each figure is printed next to the physical limit measured in the same run, with the ratio and the issue target.',
   '',
 ];
+// One table of every target first, so a reader sees at once what passes and what falls short.
+const targets = reports.flatMap((r) => r.figures.filter((f) => f.target).map((f) => ({ bench: r.bench, f })));
+const summary = targets.length
+  ? [
+      ['## Targets', '', '| bench | figure | value | ratio to its limit | target | |', '|---|---|---|---|---|---|',
+        ...targets.map(({ bench, f }) => `| ${bench.split(':')[0]} | ${f.name} | ${fmtValue(f.value)} ${f.unit} | ${f.ratio === undefined ? '' : `${(f.ratio * 100).toFixed(0)}%`} | ${f.target!.text} | ${f.target!.met ? 'PASS' : 'SHORT'} |`),
+      ].join('\n'),
+    ]
+  : [];
 const soakFile = path.join(dir, 'SOAK.md');
 const soak = fs.existsSync(soakFile) ? [fs.readFileSync(soakFile, 'utf8').replace(/^# /, '## ').replace(/\n## /g, '\n### ').trim()] : ['## Soak and fault injection', 'Not run yet on this machine: `npm run soak -- --minutes 2 --faults` writes bench/SOAK.md, which this report copies in.'];
-fs.writeFileSync(path.join(dir, 'RESULTS.md'), [...header, ...reports.map(formatReport), ...soak, ...(failures.length ? ['## Failed', ...failures.map((f) => `- ${f}`)] : []), ''].join('\n\n'));
+fs.writeFileSync(path.join(dir, 'RESULTS.md'), [...header, ...summary, ...reports.map(formatReport), ...soak, ...(failures.length ? ['## Failed', ...failures.map((f) => `- ${f}`)] : []), ''].join('\n\n'));
 fs.writeFileSync(path.join(dir, 'RESULTS.json'), JSON.stringify({ machine: machine(), quick, reports, failures }, null, 2) + '\n');
 console.error(`\nwrote bench/RESULTS.md (${reports.length} reports${failures.length ? `, ${failures.length} failed` : ''})`);
 process.exitCode = failures.length ? 1 : 0;
+
+function fmtValue(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+}

@@ -20,6 +20,7 @@ import type { StackState } from '../lib/stack.ts';
 import { startFakeOllama, type FakeOllama } from '../test/fixtures/fake-ollama.ts';
 import { sessionEntries } from '../test/support/openclaw-corpus.ts';
 import { freePort } from '../test/support/ports.ts';
+import { startS3, type TestS3 } from '../test/support/s3.ts';
 import { machine, percentile } from './lib.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,6 +60,10 @@ const stateDir = path.join(home, 'openclaw');
 const workspace = path.join(home, 'workspace');
 fs.mkdirSync(workspace, { recursive: true });
 const ollama: FakeOllama = await startFakeOllama();
+// The log flush ships old logs here; the S3 fault stops it (s3rver is the test suite's S3).
+const s3: TestS3 = await startS3('soak-logs');
+const logsDir = path.join(home, 'flushed-logs');
+fs.mkdirSync(logsDir, { recursive: true });
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   CLAWBASE_HOME: home,
@@ -71,6 +76,14 @@ const env: NodeJS.ProcessEnv = {
   OPENCLAW_STATE_DIR: stateDir,
   OPENCLAW_WORKSPACE: workspace,
   OPENCLAW_GATEWAY_TOKEN: '',
+  S3_ENDPOINT: s3.settings.endpoint,
+  S3_REGION: s3.settings.region,
+  S3_BUCKET_LOGS: 'soak-logs',
+  S3_ACCESS_KEY_ID: 'S3RVER',
+  S3_SECRET_ACCESS_KEY: 'S3RVER',
+  S3_FORCE_PATH_STYLE: 'true',
+  CLAWBASE_LOG_DIRS: logsDir,
+  CLAWBASE_LOG_FLUSH_AFTER_DAYS: '1',
 };
 const config = loadConfig(env);
 
@@ -286,6 +299,23 @@ async function waitForIngest(timeoutMs: number): Promise<number> {
   return -1;
 }
 
+/** Queues a worker job now, as an operator's "run now" would. */
+async function queueJob(task: string, payload: object = {}): Promise<void> {
+  await withDb((c) => c.query('select graphile_worker.add_job($1, $2::json)', [task, JSON.stringify(payload)]));
+}
+/** Milliseconds until the alert (rule, subject) opened after `since` reaches `status`, or -1. */
+async function waitForAlert(rule: string, subject: string, since: Date, status: 'open' | 'resolved', timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const { rows } = await withDb((c) =>
+      c.query<{ status: string }>(`select status from api.alerts where rule = $1 and subject = $2 and opened_at >= $3 order by id desc limit 1`, [rule, subject, since]),
+    ).catch(() => ({ rows: [] as Array<{ status: string }> }));
+    if (rows[0] && (status === 'open' ? rows[0].status !== 'resolved' : rows[0].status === 'resolved')) return Date.now() - t0;
+    await sleep(250);
+  }
+  return -1;
+}
+
 /** Until a write through PostgREST and a search through the functions server both succeed again. */
 async function waitForService(timeoutMs: number): Promise<number> {
   const t0 = Date.now();
@@ -393,7 +423,16 @@ try {
       }
       return false;
     };
-    const underLoad = async (name: string, inject: () => Promise<void>, heal: () => Promise<void>, healAfterMs: number, restarted?: () => Promise<boolean>) => {
+    /** An outage the health checks or the sweep must report: the alert to expect, and the job that notices it. */
+    interface ExpectedAlert {
+      rule: string;
+      subject: string;
+      /** Queued during the outage and again after it (the 5-minute schedule would do it later). */
+      check: () => Promise<void>;
+      /** What the outage must not lose, checked at the end. */
+      nothingLost?: () => Promise<boolean>;
+    }
+    const underLoad = async (name: string, inject: () => Promise<void>, heal: () => Promise<void>, healAfterMs: number, restarted?: () => Promise<boolean>, alert?: ExpectedAlert) => {
       errorsSeen.clear();
       const before = samples.length;
       let stop = false;
@@ -401,13 +440,27 @@ try {
       const load = openLoop(Math.max(1, Math.round(rate / 2)), () => stop);
       await sleep(3000);
       const t0 = Date.now();
+      const since = new Date(t0 - 1000);
       await inject();
-      await sleep(healAfterMs);
+      let alertOpenedMs = -1;
+      if (alert) {
+        await sleep(1000);
+        await alert.check();
+        alertOpenedMs = await waitForAlert(alert.rule, alert.subject, since, 'open', Math.max(5_000, healAfterMs - 1_000));
+        if (alertOpenedMs >= 0) alertOpenedMs += 1000;
+      }
+      await sleep(Math.max(0, healAfterMs - (Date.now() - t0)));
       await heal();
       const healedAt = Date.now();
       const recovered = (await waitForService(120_000)) >= 0 && (!restarted || (await restarted()));
       // For an outage, recovery counts from its end; for a kill, from the kill.
       const recoveryMs = recovered ? Date.now() - (healAfterMs ? healedAt : t0) : -1;
+      let alertResolvedMs = -1;
+      if (alert) {
+        await alert.check();
+        // Counted from the end of the outage, like the recovery.
+        if ((await waitForAlert(alert.rule, alert.subject, since, 'resolved', 180_000)) >= 0) alertResolvedMs = Date.now() - healedAt;
+      }
       await sleep(3000);
       stop = true;
       await load;
@@ -426,6 +479,9 @@ try {
         transcriptOk: tr.rows === expectedMessages() && tr.distinct === tr.rows,
         transcriptCaughtUp: caughtUp >= 0,
         errors: Object.fromEntries(errorsSeen),
+        ...(alert
+          ? { alert: `${alert.rule}:${alert.subject}`, alertOpenedMs, alertResolvedMs, nothingLost: alert.nothingLost ? await alert.nothingLost() : true }
+          : {}),
       };
       faults.push(row);
       log(`fault ${name}: recovered ${recoveryMs} ms, ${row.failedRequests}/${row.requests} requests failed meanwhile, lost ${row.lost}, duplicated ${row.duplicated}, transcript ${row.transcriptOk ? 'exact' : `WRONG (${tr.rows} rows, ${tr.distinct} distinct, ${expectedMessages()} expected)`}`);
@@ -443,6 +499,31 @@ try {
       async () => void (ollama.mode = 'fail'),
       async () => void (ollama.mode = 'ok'),
       30_000,
+      undefined,
+      { rule: 'service_down', subject: 'ollama', check: () => queueJob('health_check') },
+    );
+    // S3 away while the sweep flushes a log: the step fails and alerts, the log stays on disk; S3
+    // back, the retried step ships it once and deletes it locally, and the alert resolves.
+    const oldLog = path.join(logsDir, 'worker.log.2026-01-01T00-00-00-000Z');
+    await underLoad(
+      'S3 unreachable (30 s)',
+      async () => {
+        await s3.stop();
+        fs.writeFileSync(oldLog, 'a rotated log line\n'.repeat(1000));
+        const old = new Date(Date.now() - 3 * 86_400_000);
+        fs.utimesSync(oldLog, old, old);
+      },
+      () => s3.start(),
+      30_000,
+      undefined,
+      {
+        rule: 'sweep_step_failed',
+        subject: 'log_flush',
+        check: async () => {
+          if (fs.existsSync(oldLog)) await queueJob('maintenance_sweep', { steps: ['log_flush'] });
+        },
+        nothingLost: async () => !fs.existsSync(oldLog) && (await s3.keys()).filter((k) => k.includes('worker.log.2026-01-01')).length === 1,
+      },
     );
     json.faults = faults;
     report.push(
@@ -451,12 +532,14 @@ try {
       '',
       `Each fault under half the soak rate, the transcript still growing. "Recovered" is from the kill (or from the end of an outage) to the first moment a PostgREST write and a functions search both succeed again and the killed process runs again under a new PID (the supervisor restarts a killed child with backoff). Lost / duplicated count acknowledged (2xx) memory writes missing from or doubled in the database afterwards; "transcript" checks that every appended entry is one message row, exactly once.`,
       '',
-      '| fault | recovered | failed requests meanwhile | acknowledged writes lost | duplicated | transcript exactly once |',
-      '|---|---|---|---|---|---|',
+      'Outages of a dependency also check the alert that must say so: opened while it lasts (the health check or the sweep step is queued at once instead of waiting for its 5- or 30-minute slot), resolved after it ends, and that nothing the outage touched was lost (for S3: the log shipped exactly once, then deleted locally). The OpenClaw Gateway outage is covered by the collectors\' reconnect test, not here: the soak runs without a Gateway.',
+      '',
+      '| fault | recovered | failed requests meanwhile | acknowledged writes lost | duplicated | transcript exactly once | alert |',
+      '|---|---|---|---|---|---|---|',
       ...faults.map((f) =>
         f.skipped
-          ? `| ${f.fault} | skipped: ${f.skipped} | | | | |`
-          : `| ${f.fault} | ${(f.recoveredMs as number) < 0 ? 'NOT within 120 s' : `${((f.recoveredMs as number) / 1000).toFixed(1)} s`} | ${f.failedRequests} of ${f.requests} | ${f.lost} | ${f.duplicated} | ${f.transcriptOk ? 'yes' : 'NO'}${f.transcriptCaughtUp ? '' : ' (not caught up in 60 s)'} |`,
+          ? `| ${f.fault} | skipped: ${f.skipped} | | | | | |`
+          : `| ${f.fault} | ${(f.recoveredMs as number) < 0 ? 'NOT within 120 s' : `${((f.recoveredMs as number) / 1000).toFixed(1)} s`} | ${f.failedRequests} of ${f.requests} | ${f.lost} | ${f.duplicated} | ${f.transcriptOk ? 'yes' : 'NO'}${f.transcriptCaughtUp ? '' : ' (not caught up in 60 s)'} | ${alertCell(f)} |`,
       ),
     );
   }
@@ -465,6 +548,7 @@ try {
   await (functions as HttpPool | undefined)?.close().catch(() => {});
   await stopSystem();
   await ollama.close();
+  await s3.close();
 }
 
 const header = [`# Soak${withFaults ? ' and fault injection' : ''}`, '', `Run ${new Date().toISOString()} on ${Object.entries(machine()).map(([k, v]) => `${k}=${v}`).join(', ')}: \`npm run soak -- --minutes ${minutes}${withFaults ? ' --faults' : ''}\`.`, ''];
@@ -473,8 +557,17 @@ fs.writeFileSync(path.join(root, 'bench', 'SOAK.md'), text);
 fs.writeFileSync(path.join(root, 'bench', 'SOAK.json'), JSON.stringify(json, null, 2) + '\n');
 console.log(text);
 fs.rmSync(home, { recursive: true, force: true });
-const failed = (json.whole as { errors: number } | undefined)?.errors !== 0 || ((json.soakWrites as { lost: number } | undefined)?.lost ?? 1) > 0;
+const faultFailed = ((json.faults as Array<Record<string, unknown>> | undefined) ?? []).some(
+  (f) => !f.skipped && ((f.recoveredMs as number) < 0 || (f.lost as number) > 0 || (f.duplicated as number) > 0 || !f.transcriptOk || (f.alert && ((f.alertOpenedMs as number) < 0 || (f.alertResolvedMs as number) < 0 || !f.nothingLost))),
+);
+const failed = (json.whole as { errors: number } | undefined)?.errors !== 0 || ((json.soakWrites as { lost: number } | undefined)?.lost ?? 1) > 0 || faultFailed;
 process.exitCode = failed ? 1 : 0;
+
+function alertCell(f: Record<string, unknown>): string {
+  if (!f.alert) return 'none expected (back before the next check)';
+  const ms = (v: unknown) => ((v as number) < 0 ? 'NO' : `${((v as number) / 1000).toFixed(1)} s`);
+  return `${f.alert as string}: opened ${ms(f.alertOpenedMs)} after the fault, resolved ${ms(f.alertResolvedMs)} after it ended${f.nothingLost ? '' : '; SOMETHING LOST'}`;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
