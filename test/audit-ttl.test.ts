@@ -1,17 +1,14 @@
 // The audit trail records every write with the right actor; TTL rules delete exactly what expired.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestStack, type TestStack } from './support/stack.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, workerLoginUrl, type TestStack } from './support/stack.ts';
 
 let stack: TestStack;
 let worker: pg.Client;
 
 beforeAll(async () => {
   stack = await startTestStack('audit');
-  const url = new URL(stack.ownerUrl);
-  url.username = 'worker';
-  url.password = inject('cluster').workerPassword;
-  worker = new pg.Client({ connectionString: url.href });
+  worker = new pg.Client({ connectionString: workerLoginUrl(stack.ownerUrl) });
   await worker.connect();
 });
 afterAll(async () => {

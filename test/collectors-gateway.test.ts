@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { runIngest } from '../worker/collectors/ingest.ts';
 import { activityChannel } from '../worker/collectors/writer.ts';
@@ -54,10 +54,7 @@ let workerUrl: string;
 beforeAll(async () => {
   const db = await createTestDatabase('gateway');
   sql = new pg.Pool({ connectionString: db.ownerUrl, max: 2 });
-  const url = new URL(db.ownerUrl);
-  url.username = 'worker';
-  url.password = inject('cluster').workerPassword;
-  workerUrl = url.href;
+  workerUrl = db.workerUrl;
 });
 afterAll(async () => {
   await sql?.end();

@@ -1,7 +1,7 @@
 // A killed worker's jobs are handed back within seconds, never those of a live worker.
 import { EventEmitter } from 'node:events';
 import { quickAddJob } from 'graphile-worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLockRecovery, type LockRecovery } from '../worker/lock-recovery.ts';
 import { createTestDatabase } from './support/stack.ts';
 import pg from 'pg';
@@ -14,10 +14,7 @@ const lines: string[] = [];
 beforeAll(async () => {
   const db = await createTestDatabase('locks');
   owner = new pg.Pool({ connectionString: db.ownerUrl });
-  const url = new URL(db.ownerUrl);
-  url.username = 'worker';
-  url.password = inject('cluster').workerPassword;
-  workerUrl = url.href;
+  workerUrl = db.workerUrl;
 });
 afterAll(async () => {
   for (const r of started) await r.stop();

@@ -1,6 +1,6 @@
 // The worker runs as the least-privileged `worker` login and records every run in cron_runs.
 import { quickAddJob, type Runner } from 'graphile-worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workerContext } from '../worker/context.ts';
 import { startWorker } from '../worker/main.ts';
 import { createTestDatabase } from './support/stack.ts';
@@ -13,10 +13,7 @@ let workerUrl: string;
 beforeAll(async () => {
   const db = await createTestDatabase('worker');
   owner = new pg.Pool({ connectionString: db.ownerUrl });
-  const url = new URL(db.ownerUrl);
-  url.username = 'worker';
-  url.password = inject('cluster').workerPassword;
-  workerUrl = url.href;
+  workerUrl = db.workerUrl;
   const ollama = { host: 'http://127.0.0.1:9', embedModel: 'nomic-embed-text', chatModel: 'llama3.2', timeoutMs: 1000 };
   runner = await startWorker({ connectionString: workerUrl, context: workerContext({ ollama, workspace: '/nonexistent', workspaceAgent: 'main' }), log: () => {} });
 });

@@ -31,11 +31,21 @@ export interface TestStack {
 
 let counter = 0;
 
-export async function createTestDatabase(label: string): Promise<{ name: string; ownerUrl: string }> {
+/** A fresh database cloned from the migrated template: its owner's URL and the `worker` login's. */
+export async function createTestDatabase(label: string): Promise<{ name: string; ownerUrl: string; workerUrl: string }> {
   const cluster = inject('cluster');
   const name = `t_${label.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}_${process.pid}_${counter++}`;
   await createDatabaseIfMissing(cluster.adminUrl, name, templateDatabase);
-  return { name, ownerUrl: withDatabase(cluster.adminUrl, name) };
+  const ownerUrl = withDatabase(cluster.adminUrl, name);
+  return { name, ownerUrl, workerUrl: workerLoginUrl(ownerUrl) };
+}
+
+/** The same database as `ownerUrl`, logged in as the least-privileged `worker` role. */
+export function workerLoginUrl(ownerUrl: string): string {
+  const url = new URL(ownerUrl);
+  url.username = 'worker';
+  url.password = inject('cluster').workerPassword;
+  return url.href;
 }
 
 export async function startTestStack(label: string): Promise<TestStack> {
