@@ -69,13 +69,21 @@ describe('security lints', () => {
   });
 
   it('every foreign key leads an index (deletes of the parent never scan the child)', async () => {
+    // All the key's columns must lead the index, and a partial index only counts when its
+    // predicate is "column IS NOT NULL", which the cascade's "column = $1" implies. (A partial
+    // index on kind = 'memory' was not used by the cascade: the full-size sweep bench spent 13
+    // minutes deleting 100k expired memory rows, each scanning its agent's search items.)
     const { rows } = await db.query(`
       select c.conrelid::regclass::text as tbl, c.conname,
-             exists (select 1 from pg_index i where i.indrelid = c.conrelid and i.indkey[0] = c.conkey[1]) as indexed
+             exists (select 1 from pg_index i
+                     where i.indrelid = c.conrelid
+                       and (select array_agg(k order by k) from unnest((string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(c.conkey)]) k)
+                           = (select array_agg(k order by k) from unnest(c.conkey) k)
+                       and (i.indpred is null or pg_get_expr(i.indpred, i.indrelid) ~ '^\\(?\\w+ IS NOT NULL\\)?$')) as indexed
       from pg_constraint c
       where c.contype = 'f' and c.connamespace in ('api'::regnamespace, 'private'::regnamespace)`);
     expect(rows.length).toBeGreaterThan(5);
-    for (const r of rows) expect({ fk: `${r.tbl}.${r.conname}`, indexed: r.indexed }).toEqual({ fk: `${r.tbl}.${r.conname}`, indexed: true });
+    expect(rows.filter((r) => !r.indexed).map((r) => `${r.tbl}.${r.conname}`)).toEqual([]);
   });
 
   it('every column an agent policy filters on leads an index', async () => {
