@@ -1,0 +1,12 @@
+// Placeholder until the panel lands.
+import { html, LitElement } from 'lit';
+import { shared } from '../styles.ts';
+
+export class CbHealth extends LitElement {
+  static override styles = [shared];
+  override render() {
+    return html`<h2>Health</h2><div class="empty">Coming next.</div>`;
+  }
+}
+
+customElements.define('cb-health', CbHealth);

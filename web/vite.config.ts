@@ -1,0 +1,21 @@
+// Vite build of the Conductor dashboard: web/ is the root, the bundle goes to web/dist, which the
+// functions server serves (with /config.json and the SPA fallback). `npm run build:web`.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig({
+  root,
+  base: '/',
+  // The functions server answers /config.json; nothing else needs a dev proxy.
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: false,
+    reportCompressedSize: true,
+    chunkSizeWarningLimit: 400,
+  },
+  logLevel: 'warn',
+});
