@@ -384,3 +384,66 @@ describe('the rollup, the feed view and the operator RPCs', () => {
     expect((res.headers.get('access-control-allow-headers') ?? '').toLowerCase()).toContain('authorization');
   });
 });
+
+describe('the dashboard app and /config.json on the functions server', () => {
+  it('without a build every app path is a 503 page that says how to build it; /config.json works anyway', async () => {
+    const res = await fetch(`${server.url}/tasks`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain('npm run build:web');
+    const config = await fetch(`${server.url}/config.json`);
+    expect(config.status).toBe(200);
+    const port = new URL(server.url).port;
+    expect(await config.json()).toEqual({ restUrl: stack.restUrl, functionsUrl: `http://127.0.0.1:${port}` });
+    // Behind nginx, PostgREST is /rest/ on the same origin.
+    const proxied = await fetch(`${server.url}/config.json`, { headers: { 'X-Forwarded-Host': 'conductor.example.com', 'X-Forwarded-Proto': 'https' } });
+    expect(await proxied.json()).toEqual({ restUrl: 'https://conductor.example.com/rest', functionsUrl: 'https://conductor.example.com' });
+  });
+
+  it('serves the build: hashed assets cached for a year, app routes fall back to index.html, nothing outside dist', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    fs.mkdirSync(path.join(server.webDist, 'assets'), { recursive: true });
+    fs.writeFileSync(path.join(server.webDist, 'index.html'), '<!doctype html><title>Conductor</title><script type="module" src="/assets/index-BXk3f9aQ.js"></script>');
+    fs.writeFileSync(path.join(server.webDist, 'assets', 'index-BXk3f9aQ.js'), 'console.log(1)');
+    fs.writeFileSync(path.join(server.webDist, '.env'), 'SECRET=1');
+    try {
+      const index = await fetch(`${server.url}/`);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(index.headers.get('cache-control')).toBe('no-cache');
+      expect(index.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      const asset = await fetch(`${server.url}/assets/index-BXk3f9aQ.js`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toMatch(/javascript/);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      const route = await fetch(`${server.url}/sessions/main/abc`);
+      expect(route.status).toBe(200);
+      expect(await route.text()).toContain('<title>Conductor</title>');
+      expect((await fetch(`${server.url}/assets/missing-12345678.js`)).status).toBe(404);
+      for (const hostile of ['/.env', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fpackage.json', '/assets/..%2f.env']) {
+        const res = await fetch(`${server.url}${hostile}`);
+        expect(await res.text(), hostile).not.toContain('SECRET');
+      }
+      // The functions keep their own 404s and methods.
+      expect((await fetch(`${server.url}/functions/v1/nope`)).status).toBe(404);
+    } finally {
+      fs.rmSync(path.join(server.webDist, 'index.html'));
+    }
+  });
+});
+
+describe('archive and restore keep seq', () => {
+  it('a restored message has the seq it had before it was archived', async () => {
+    await writeMessages(stack.workerUrl, 'arch', 'old', [{ id: 'a1', content: 'old news', created_at: '2020-01-01T00:00:00Z' }]);
+    await stack.sql.query(`update api.sessions set last_message_at = '2020-01-01' where agent_id = 'arch'`);
+    const before = (await stack.sql.query(`select seq from api.messages where agent_id = 'arch'`)).rows[0].seq;
+    const usage = (await stack.sql.query(`select messages from api.usage_hourly where agent_id = 'arch'`)).rows[0].messages;
+    await stack.sql.query(`call private.archive_sessions(interval '30 days', 200, null)`);
+    expect((await stack.sql.query(`select seq from private.archived_messages where agent_id = 'arch'`)).rows[0].seq).toBe(before);
+    expect((await stack.sql.query(`select count(*)::int as n from api.messages where agent_id = 'arch'`)).rows[0].n).toBe(0);
+    await stack.sql.query(`select private.restore_session('arch', 'old')`);
+    expect((await stack.sql.query(`select seq from api.messages where agent_id = 'arch'`)).rows[0].seq).toBe(before);
+    // Usage is a record of what happened: moving history around counts nothing twice.
+    expect((await stack.sql.query(`select messages from api.usage_hourly where agent_id = 'arch'`)).rows[0].messages).toBe(usage);
+  });
+});
