@@ -8,6 +8,9 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root,
   base: '/',
+  // Lit's production build whatever NODE_ENV says (vitest sets it to "test", which would pick
+  // Lit's development build, with its console warning, when a test builds the app).
+  resolve: { conditions: ['module', 'browser', 'production'] },
   // The functions server answers /config.json; nothing else needs a dev proxy.
   build: {
     outDir: 'dist',

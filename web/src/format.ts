@@ -1,12 +1,13 @@
 // Display formatting shared by the panels.
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const shortDateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 const shortTime = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   const today = new Date().toDateString() === d.toDateString();
-  return today ? shortTime.format(d) : dateTime.format(d);
+  return today ? shortTime.format(d) : shortDateTime.format(d);
 }
 
 export function fullTime(iso: string | null | undefined): string {

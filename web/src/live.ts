@@ -75,15 +75,21 @@ export class LiveFeed {
         // A row we cannot read is skipped; the next page load shows it.
       }
     });
-    source.addEventListener('error', () => {
+    // The server ends the stream when the token expires (or a read fails): reconnect with a fresh one.
+    const reconnect = () => {
+      source.close();
+      this.#onState('retrying');
+      this.#retry = setTimeout(async () => {
+        if (auth.session && auth.session.expiresAt - Date.now() < 120_000) await auth.refresh().catch(() => undefined);
+        void this.#connect();
+      }, 2000);
+    };
+    source.addEventListener('token_expired', reconnect);
+    source.addEventListener('error', (e) => {
       if (source !== this.#source) return;
-      if (source.readyState === EventSource.CLOSED) {
-        // Refused (e.g. an expired token): refresh if needed, then try again.
-        this.#onState('retrying');
-        this.#retry = setTimeout(async () => {
-          if (auth.session && auth.session.expiresAt - Date.now() < 120_000) await auth.refresh().catch(() => undefined);
-          void this.#connect();
-        }, 3000);
+      // An `event: error` the server sent, or a refused connection (e.g. an expired token).
+      if (e instanceof MessageEvent || source.readyState === EventSource.CLOSED) {
+        reconnect();
       } else {
         this.#onState('retrying'); // the browser reconnects by itself, sending Last-Event-ID
       }
