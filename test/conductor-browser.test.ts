@@ -405,6 +405,23 @@ describe('Conductor in Chromium', () => {
     await page.setViewportSize({ width: 1366, height: 768 });
   });
 
+  it('refreshes the access token before it expires, rotating the refresh token', async () => {
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem('conductor.session')!) as { refreshToken: string; accessToken: string; expiresAt: number });
+    // Pretend the token has 61 s left: the app refreshes a minute before expiry, i.e. at once.
+    await page.evaluate((s) => localStorage.setItem('conductor.session', JSON.stringify({ ...s, expiresAt: Date.now() + 61_000 })), before);
+    await page.goto(`${server.url}/activity`);
+    await expect
+      .poll(() => page.evaluate(() => (JSON.parse(localStorage.getItem('conductor.session')!) as { refreshToken: string }).refreshToken))
+      .not.toBe(before.refreshToken);
+    const after = await page.evaluate(() => JSON.parse(localStorage.getItem('conductor.session')!) as { accessToken: string; expiresAt: number });
+    expect(after.accessToken).not.toBe(before.accessToken);
+    expect(after.expiresAt).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    // The new token works, and the used refresh token is spent.
+    await page.locator('cb-activity li.row').first().waitFor();
+    const reuse = await fetch(`${server.url}/functions/v1/refresh`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refresh_token: before.refreshToken }) });
+    expect(reuse.status).toBe(401);
+  });
+
   it('signs out', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect.poll(() => new URL(page.url()).pathname).toBe('/login');

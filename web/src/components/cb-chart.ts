@@ -76,7 +76,7 @@ export class CbChart extends LitElement {
         borderColor: color,
         backgroundColor: spec.type === 'bar' ? color : `${color}33`,
         borderWidth: spec.type === 'bar' ? 0 : 2,
-        pointRadius: 0,
+        pointRadius: spec.type === 'line' && d.data.filter((v) => v !== null).length < 30 ? 2 : 0,
         pointHitRadius: 6,
         tension: 0.25,
         spanGaps: true,
