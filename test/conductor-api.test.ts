@@ -333,6 +333,45 @@ describe('the rollup, the feed view and the operator RPCs', () => {
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/messages_fts_idx/);
   });
 
+  it('the tool_error flag follows failures in either arrival order, and clears when the failure is corrected', async () => {
+    const flag = async (id: string) => (await stack.sql.query(`select tool_error from api.messages where agent_id = 'flags' and id = $1`, [id])).rows[0]?.tool_error;
+    // The Gateway reports the failed call before the message that made it is stored.
+    await writeMessages(stack.workerUrl, 'flags', 's1', [{ id: 'first', content: 'start' }]);
+    await stack.sql.query(`insert into api.tool_calls (agent_id, session_id, id, message_id, name, is_error, started_at) values ('flags', 's1', 'tc1', 'late', 'exec', true, now())`);
+    await writeMessages(stack.workerUrl, 'flags', 's1', [{ id: 'late', content: 'made the call' }, { id: 'clean', content: 'no calls' }]);
+    expect(await flag('late')).toBe(true);
+    expect(await flag('clean')).toBe(false);
+    // A result merged in later: unknown, then failed, then corrected.
+    await writeMessages(stack.workerUrl, 'flags', 's1', [{ id: 'asks', content: 'calls read' }]);
+    await stack.sql.query(`insert into api.tool_calls (agent_id, session_id, id, message_id, name, started_at) values ('flags', 's1', 'tc2', 'asks', 'read', now())`);
+    expect(await flag('asks')).toBe(false);
+    await stack.sql.query(`update api.tool_calls set is_error = true, finished_at = now() where id = 'tc2'`);
+    expect(await flag('asks')).toBe(true);
+    await stack.sql.query(`update api.tool_calls set is_error = false where id = 'tc2'`);
+    expect(await flag('asks')).toBe(false);
+    // The table is tiny here, so the planner would scan it: ask whether the index can serve the query at all.
+    const client = await stack.sql.connect();
+    try {
+      await client.query('begin');
+      await client.query('set local enable_seqscan = off');
+      // PostgREST sends tool_error=is.true as IS TRUE and eq.true as = true: both must reach the partial index.
+      for (const test of ['is true', '= true']) {
+        const plan = await client.query(`explain select seq from api.activity_feed where tool_error ${test} order by seq desc limit 50`);
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n'), test).toMatch(/messages_tool_errors(_eq)?_seq_idx/);
+      }
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+    // The flag changes no usage figure.
+    const { rows } = await stack.sql.query(`select sum(messages)::int as n from api.usage_hourly where agent_id = 'flags'`);
+    expect(rows[0].n).toBe(4);
+    const viewer = await stack.client('viewer');
+    const totals = await viewer.from('usage_hourly_total').select('hour,messages,agents').order('hour', { ascending: false }).limit(1);
+    expect(totals.error).toBeNull();
+    expect(totals.data![0]!.agents).toBeGreaterThanOrEqual(1);
+  });
+
   it('run_cron_job queues a scheduled job for operators (audited), is 403 for viewers and refuses unknown names', async () => {
     const call = async (role: 'operator' | 'viewer', name: string) =>
       fetch(`${stack.restUrl}/rpc/run_cron_job`, {

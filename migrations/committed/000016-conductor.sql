@@ -1,5 +1,5 @@
 --! Previous: sha1:7a1a63d91f34904edd7cc9361867fec7051301ac
---! Hash: sha1:bea2155ab722734193788fe795edb1fdfacb7542
+--! Hash: sha1:97a9c4a9c81738fc0b322f04223e072355371fde
 --! Message: conductor
 
 -- The Conductor dashboard's database side: a keyset cursor on messages (seq, also the live feed's
@@ -17,9 +17,26 @@ create index messages_errors_seq_idx on api.messages (seq) where error_message i
 -- Full-text search of the feed (PostgREST: fts=wfts(simple).word uses it). GIN with its pending
 -- list (fastupdate), so ingest pays little per row and the list is merged by autovacuum.
 create index messages_fts_idx on api.messages using gin (to_tsvector('simple', coalesce(content, '')));
--- Expanding a tool_result row: its call is found by result_message_id.
-create index tool_calls_result_message_idx on api.tool_calls (agent_id, session_id, result_message_id);
+-- Expanding a feed row (tool_calls?message_id=eq.X or result_message_id=eq.X, entry ids are unique
+-- enough on their own) and the feed's tool_error test.
+create index tool_calls_message_id_idx on api.tool_calls (message_id);
+create index tool_calls_result_message_idx on api.tool_calls (result_message_id);
 
+-- Errors-only by tool failure must be an index scan too: a flag on the message, kept by the
+-- rollup triggers below (a tool call failing, or its message arriving after the failure).
+alter table api.messages add column tool_error boolean not null default false;
+comment on column api.messages.tool_error is 'True when a tool call this message made, or whose result it carries, failed (kept by triggers on tool_calls and messages).';
+-- PostgREST sends tool_error=is.true as IS TRUE and eq.true as a plain test; the planner matches each
+-- only to its own predicate. Both indexes hold only the flagged rows.
+create index messages_tool_errors_seq_idx on api.messages (seq) where tool_error is true;
+create index messages_tool_errors_eq_seq_idx on api.messages (seq) where tool_error;
+create index tool_calls_errors_session_idx on api.tool_calls (agent_id, session_id) where is_error;
+update api.messages m set tool_error = true
+where exists (select 1 from api.tool_calls t where t.is_error and t.agent_id = m.agent_id and t.session_id = m.session_id and t.message_id = m.id)
+   or exists (select 1 from api.tool_calls t where t.is_error and t.agent_id = m.agent_id and t.session_id = m.session_id and t.result_message_id = m.id);
+
+alter table private.archived_messages add column tool_error boolean not null default false;
+comment on column private.archived_messages.tool_error is 'The message''s tool_error flag, given back on restore.';
 alter table private.archived_messages add column seq bigint;
 -- Messages archived before seq existed get theirs now, from the same identity sequence.
 update private.archived_messages set seq = nextval(pg_get_serial_sequence('api.messages', 'seq')) where seq is null;
@@ -64,10 +81,7 @@ create view api.activity_feed with (security_invoker = true) as
          m.total_tokens, m.cost_usd, m.is_heartbeat, m.error_message,
          exists (select 1 from api.tool_calls t
                  where t.agent_id = m.agent_id and t.session_id = m.session_id and t.message_id = m.id) as has_tool_calls,
-         (exists (select 1 from api.tool_calls t
-                  where t.agent_id = m.agent_id and t.session_id = m.session_id and t.message_id = m.id and t.is_error)
-          or exists (select 1 from api.tool_calls t
-                     where t.agent_id = m.agent_id and t.session_id = m.session_id and t.result_message_id = m.id and t.is_error)) as tool_error,
+         m.tool_error,
          to_tsvector('simple', coalesce(m.content, '')) as fts
   from api.messages m;
 comment on view api.activity_feed is 'The live feed: one row per message, newest by seq. Filter by agent_id, channel, role, created_at; errors only with tool_error=is.true or error_message=not.is.null; search with fts=wfts(simple).<words> (indexed). Expand a row through tool_calls?message_id=eq.<id> or result_message_id=eq.<id>. Agents see only their own rows.';
@@ -86,7 +100,7 @@ comment on column api.activity_feed.cost_usd is 'Estimated cost in US dollars.';
 comment on column api.activity_feed.is_heartbeat is 'An OpenClaw heartbeat turn.';
 comment on column api.activity_feed.error_message is 'Error text of a failed turn.';
 comment on column api.activity_feed.has_tool_calls is 'The message made tool calls (expand with tool_calls?message_id=eq.<id>).';
-comment on column api.activity_feed.tool_error is 'A tool call made by this message, or whose result this message carries, failed.';
+comment on column api.activity_feed.tool_error is 'A tool call made by this message, or whose result this message carries, failed (tool_error=is.true is an index scan).';
 comment on column api.activity_feed.fts is 'Search vector of the content (simple configuration), backed by the GIN index messages_fts_idx: fts=wfts(simple).<words>.';
 grant select on api.activity_feed to agent, viewer, operator, worker;
 
@@ -224,7 +238,13 @@ begin
            coalesce(sum(d.sign * coalesce(d.total_tokens, 0)) filter (where d.is_heartbeat), 0),
            coalesce(sum(d.sign * coalesce(d.cost_usd, 0)) filter (where d.is_heartbeat), 0)
     from (%s) d
-    group by 1, 2 order by 1, 2
+    group by 1, 2
+    -- An update that changed nothing counted here (the tool_error flag, ingested_at) writes nothing.
+    having sum(d.sign) <> 0 or sum(d.sign * coalesce(d.total_tokens, 0)) <> 0 or sum(d.sign * coalesce(d.input_tokens, 0)) <> 0
+        or sum(d.sign * coalesce(d.output_tokens, 0)) <> 0 or sum(d.sign * coalesce(d.cache_read_tokens, 0)) <> 0
+        or sum(d.sign * coalesce(d.cache_write_tokens, 0)) <> 0 or sum(d.sign * coalesce(d.cost_usd, 0)) <> 0
+        or sum(d.sign * hashtext(d.role || (d.role = 'assistant' and (d.error_message is not null or d.stop_reason = 'error'))::text || d.is_heartbeat::text)) <> 0
+    order by 1, 2
     on conflict (hour, agent_id) do update set
       messages = u.messages + excluded.messages,
       user_messages = u.user_messages + excluded.user_messages,
@@ -243,6 +263,14 @@ begin
       heartbeat_cost_usd = u.heartbeat_cost_usd + excluded.heartbeat_cost_usd,
       updated_at = now()$q$, source_rows);
   if tg_op = 'INSERT' then
+    -- A message stored after its tool call failed (the Gateway reports tool events first).
+    update api.messages m set tool_error = true
+    from (select distinct t.agent_id, t.session_id, x.mid from api.tool_calls t
+          cross join lateral (values (t.message_id), (t.result_message_id)) x(mid)
+          where t.is_error and x.mid is not null
+            and (t.agent_id, t.session_id) in (select distinct r.agent_id, r.session_id from new_rows r)) e
+    where m.agent_id = e.agent_id and m.session_id = e.session_id and m.id = e.mid and not m.tool_error
+      and (m.agent_id, m.session_id, m.id) in (select r.agent_id, r.session_id, r.id from new_rows r);
     insert into private.ingest_lag as l (source, last_created_at, last_ingested_at, lag_seconds)
     select distinct on (r.source) r.source, r.created_at, r.ingested_at, extract(epoch from r.ingested_at - r.created_at)
     from new_rows r order by r.source, r.created_at desc
@@ -253,7 +281,7 @@ begin
   return null;
 end
 $$;
-comment on function private.roll_up_messages() is 'Statement-level AFTER INSERT/UPDATE trigger on api.messages: adds the batch''s counts, tokens and cost to api.usage_hourly (an update adds new minus old), and records the ingest lag per source.';
+comment on function private.roll_up_messages() is 'Statement-level AFTER INSERT/UPDATE trigger on api.messages: adds the batch''s counts, tokens and cost to api.usage_hourly (an update adds new minus old), flags new messages whose tool call already failed, and records the ingest lag per source.';
 create trigger roll_up_insert after insert on api.messages referencing new table as new_rows
   for each statement execute function private.roll_up_messages();
 create trigger roll_up_update after update on api.messages referencing old table as old_rows new table as new_rows
@@ -303,10 +331,20 @@ begin
           group by 1, 2) p
     where u.hour = p.hour and u.agent_id = p.agent_id
       and (u.latency_p50_ms, u.latency_p95_ms) is distinct from (p.p50, p.p95)$q$, source_rows);
+  -- The feed's tool_error flag of the messages these calls belong to (set, or cleared if no failed call is left).
+  execute format($q$
+    update api.messages m set tool_error = f.failed
+    from (select k.agent_id, k.session_id, k.mid,
+                 exists (select 1 from api.tool_calls t where t.is_error and t.agent_id = k.agent_id and t.session_id = k.session_id
+                           and (t.message_id = k.mid or t.result_message_id = k.mid)) as failed
+          from (select distinct r.agent_id, r.session_id, x.mid from (%s) r
+                cross join lateral (values (r.message_id), (r.result_message_id)) x(mid)
+                where r.is_error and x.mid is not null) k) f
+    where m.agent_id = f.agent_id and m.session_id = f.session_id and m.id = f.mid and m.tool_error <> f.failed$q$, source_rows);
   return null;
 end
 $$;
-comment on function private.roll_up_tool_calls() is 'Statement-level AFTER INSERT/UPDATE trigger on api.tool_calls: adds calls, errors (per tool too) and the duration histogram to the hourly rollups, then recomputes the touched hours'' p50/p95.';
+comment on function private.roll_up_tool_calls() is 'Statement-level AFTER INSERT/UPDATE trigger on api.tool_calls: adds calls, errors (per tool too) and the duration histogram to the hourly rollups, recomputes the touched hours'' p50/p95, and sets messages.tool_error of the messages whose calls failed.';
 create trigger roll_up_insert after insert on api.tool_calls referencing new table as new_rows
   for each statement execute function private.roll_up_tool_calls();
 create trigger roll_up_update after update on api.tool_calls referencing old table as old_rows new table as new_rows
@@ -344,6 +382,28 @@ from (select x.hour, x.agent_id,
             from private.tool_latency_hourly h where h.calls > 0) x
       group by 1, 2) p
 where u.hour = p.hour and u.agent_id = p.agent_id;
+
+create view api.usage_hourly_total with (security_invoker = true) as
+  select hour, sum(messages) as messages, sum(errors) as errors, sum(tool_calls) as tool_calls, sum(tool_errors) as tool_errors,
+         sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(total_tokens) as total_tokens,
+         sum(cost_usd) as cost_usd, sum(heartbeat_cost_usd) as heartbeat_cost_usd,
+         max(latency_p50_ms) as latency_p50_ms, max(latency_p95_ms) as latency_p95_ms, count(*) as agents
+  from api.usage_hourly group by hour;
+comment on view api.usage_hourly_total is 'usage_hourly summed over the agents the caller may see, one row per UTC hour (168 rows for a 7-day chart): usage_hourly_total?hour=gte.<t>&order=hour.';
+comment on column api.usage_hourly_total.hour is 'Start of the UTC hour.';
+comment on column api.usage_hourly_total.messages is 'Messages of every role.';
+comment on column api.usage_hourly_total.errors is 'Failed assistant turns.';
+comment on column api.usage_hourly_total.tool_calls is 'Tool calls started.';
+comment on column api.usage_hourly_total.tool_errors is 'Tool calls that failed.';
+comment on column api.usage_hourly_total.input_tokens is 'Prompt tokens.';
+comment on column api.usage_hourly_total.output_tokens is 'Completion tokens.';
+comment on column api.usage_hourly_total.total_tokens is 'All tokens.';
+comment on column api.usage_hourly_total.cost_usd is 'Estimated cost in US dollars.';
+comment on column api.usage_hourly_total.heartbeat_cost_usd is 'Cost of OpenClaw heartbeat turns.';
+comment on column api.usage_hourly_total.latency_p50_ms is 'The highest per-agent median tool-call duration of the hour.';
+comment on column api.usage_hourly_total.latency_p95_ms is 'The highest per-agent 95th percentile tool-call duration of the hour (the slowest agent).';
+comment on column api.usage_hourly_total.agents is 'Agents active in the hour.';
+grant select on api.usage_hourly_total to agent, viewer, operator, worker;
 
 -- ───────────────────────────── operator RPCs ─────────────────────────────
 create function api.run_cron_job(name text) returns jsonb
