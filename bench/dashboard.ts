@@ -19,10 +19,12 @@ import { loginFunction } from '../functions/login/index.ts';
 import { refreshFunction } from '../functions/refresh/index.ts';
 import { logoutFunction } from '../functions/logout/index.ts';
 import { liveFunction } from '../functions/live/index.ts';
+import { healthFunction } from '../functions/health/index.ts';
 import { FeedHub } from '../functions/live/feed.ts';
 import { loadConfig } from '../lib/config.ts';
 import { isMain, machine, percentile, runStandalone, type BenchOptions, type BenchReport, type Figure } from './lib.ts';
 import { startBenchStack } from './stack.ts';
+import { measureBrowser } from './dashboard-browser.ts';
 
 const targetMs = 50;
 const feedColumns = 'seq,agent_id,session_id,id,created_at,role,channel,sender,content,model,total_tokens,cost_usd,is_heartbeat,error_message,has_tool_calls,tool_error';
@@ -48,15 +50,9 @@ export interface DashboardBenchContext {
   messages: number;
 }
 
-// ─────────────────────────────────────────────────────────────────────────────────────────────
-// SPA ENGINEER'S HOOK: first data in Chromium and gzipped JS size.
-// Fill this in (playwright-core + Debian chromium): load ctx.functionsUrl, log in with ctx.login,
-// time until the first feed row renders, and sum the gzipped size of web/dist/assets/*.js. Return
-// the figures (with target and limit where there is one); they are printed with the query figures.
-// ─────────────────────────────────────────────────────────────────────────────────────────────
+/** The browser half: first data of every panel in Chromium and the gzipped JS (bench/dashboard-browser.ts). */
 export async function browserFigures(ctx: DashboardBenchContext): Promise<{ figures: Figure[]; notes: string[] }> {
-  void ctx;
-  return { figures: [], notes: ['browser figures (first data in Chromium, gzipped JS) not measured yet: see browserFigures() in bench/dashboard.ts'] };
+  return measureBrowser(ctx);
 }
 
 async function seed(owner: pg.Client, messages: number, log: (line: string) => void): Promise<void> {
@@ -139,7 +135,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     await owner.query(`insert into api.tasks (title, status) select 'task ' || i, (array['backlog','in_progress','done'])[i % 3 + 1] from generate_series(1, 300) i`);
     const { rows: [mid] } = await owner.query<{ seq: string; hour24: string; day7: string; msg: string }>(
       `select (select max(seq) / 2 from api.messages)::text as seq, (now() - interval '24 hours')::text as hour24,
-              (now() - interval '7 days')::text as day7, (select id from api.messages where role = 'assistant' order by seq desc limit 1) as msg`,
+              (now() - interval '7 days')::text as day7, (select message_id from api.tool_calls order by started_at desc limit 1) as msg`,
     );
     const from = new Date(Date.now() - 6 * 3600_000).toISOString();
     const to = new Date(Date.now() - 5 * 3600_000).toISOString();
@@ -223,7 +219,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const get = () => deps;
     const functions = await startFunctionsServer({
       host: '127.0.0.1', port: 0, log: () => {}, fallback: webApp(get),
-      functions: [loginFunction(get), refreshFunction(get), logoutFunction(get), liveFunction(get, () => hub), metricsFunction(get)],
+      functions: [loginFunction(get), refreshFunction(get), logoutFunction(get), liveFunction(get, () => hub), metricsFunction(get), healthFunction(get)],
     });
     closers.push(() => functions.stop(1000));
     const scrape = await timeIt(iterations, async () => {

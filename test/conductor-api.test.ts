@@ -246,6 +246,21 @@ describe('health and metrics', () => {
     }
   });
 
+  it('through the edge, metrics need a staff token and health shows only the summary', async () => {
+    const edge = { 'X-Real-IP': '203.0.113.9' };
+    expect((await fetch(`${server.url}/functions/v1/metrics`, { headers: edge })).status).toBe(401);
+    const agent = await stack.token('agent', 'someone');
+    expect((await fetch(`${server.url}/functions/v1/metrics`, { headers: { ...edge, Authorization: `Bearer ${agent}` } })).status).toBe(403);
+    const viewer = await stack.token('viewer');
+    expect((await fetch(`${server.url}/functions/v1/metrics`, { headers: { ...edge, Authorization: `Bearer ${viewer}` } })).status).toBe(200);
+    const health = (await (await fetch(`${server.url}/functions/v1/health`, { headers: edge })).json()) as { status: string; parts: Array<{ name: string; detail: string | null; queue_depth?: number }> };
+    expect(health.status).toBe('ok');
+    expect(health.parts.find((p) => p.name === 'ollama')!.detail).toBeNull();
+    expect(health.parts.find((p) => p.name === 'worker')!.queue_depth).toBeUndefined();
+    const detailed = (await (await fetch(`${server.url}/functions/v1/health`, { headers: { ...edge, Authorization: `Bearer ${viewer}` } })).json()) as typeof health;
+    expect(detailed.parts.find((p) => p.name === 'ollama')!.detail).toMatch(/127\.0\.0\.1:9/);
+  });
+
   it('metrics are Prometheus text whose figures match what was written', async () => {
     await writeMessages(stack.workerUrl, 'metrics-a', 's1', [
       { id: 'x1', role: 'assistant', input_tokens: 100, output_tokens: 20, total_tokens: 120, cost_usd: 0.5 },

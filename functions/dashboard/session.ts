@@ -75,3 +75,21 @@ export async function verifyCaller(deps: DashboardDeps, token: string | null): P
     return problem(401, `the token was refused: ${(err as Error).message}`, 'log in again or refresh the access token', challenge);
   }
 }
+
+/** True when the request came through a proxy (nginx sets X-Real-IP): from outside, not a local scrape. */
+export const isProxied = (request: Request) => request.headers.has('x-real-ip') || request.headers.has('x-forwarded-for');
+
+/** The bearer token of a request, if any. */
+export const bearer = (request: Request) => request.headers.get('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
+
+/**
+ * Staff-only figures (/metrics, health details): open to a direct request on the functions port
+ * (Prometheus, the container health check), a viewer or operator token when it came through the edge.
+ */
+export async function staffOrLocal(deps: DashboardDeps, request: Request): Promise<Response | undefined> {
+  if (!isProxied(request)) return undefined;
+  const caller = await verifyCaller(deps, bearer(request));
+  if (caller instanceof Response) return caller;
+  if (caller.role === 'agent') return problem(403, 'only dashboard users (viewer, operator) may read this', undefined);
+  return undefined;
+}

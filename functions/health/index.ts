@@ -7,6 +7,7 @@ import { probeWorkerQueue } from '../../worker/health/probes.ts';
 import { defineFunction, type FunctionDefinition } from '../define.ts';
 import { dashboardDeps, type DashboardDeps } from '../dashboard/deps.ts';
 import { jsonResponse } from '../http-errors.ts';
+import { staffOrLocal } from '../dashboard/session.ts';
 
 export interface HealthPart {
   name: string;
@@ -37,7 +38,11 @@ async function part(name: string, required: boolean, probe: () => Promise<{ deta
 const skipped = (name: string, variable: string): HealthPart => ({ name, status: 'not_configured', required: false, latency_ms: null, detail: `set ${variable} to check it` });
 
 async function httpOk(url: string): Promise<{ detail: null; http_status: number }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).catch((err: Error & { cause?: Error & { code?: string; errors?: Array<{ code?: string }> } }) => {
+    const c = err.cause;
+    const why = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? err.message;
+    throw new Error(`GET ${url} failed: ${why}`, { cause: err });
+  });
   await res.body?.cancel();
   if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
   return { detail: null, http_status: res.status };
@@ -75,8 +80,11 @@ export function healthFunction(deps: () => DashboardDeps = dashboardDeps): Funct
     name: 'health',
     summary: 'GET: readiness of every part (200 ok, 503 degraded listing the failing ones); no token needed',
     methods: ['GET'],
-    async handle() {
-      const { ok, parts } = await checkHealth(deps());
+    async handle(request) {
+      const d = deps();
+      const { ok, parts: all } = await checkHealth(d);
+      // From outside without a staff token: the summary only (details name internal hosts and errors).
+      const parts = (await staffOrLocal(d, request)) ? all.map(({ name, status, required, latency_ms }) => ({ name, status, required, latency_ms, detail: null })) : all;
       const failing = parts.filter((p) => p.status === 'down').map((p) => p.name);
       return jsonResponse(ok ? 200 : 503, ok ? { status: 'ok', parts, ...(failing.length ? { failing } : {}) } : { status: 'degraded', failing, parts });
     },

@@ -3,6 +3,7 @@
 // scan of messages, so a scrape costs the same at a million messages as at ten.
 import { defineFunction, type FunctionDefinition } from '../define.ts';
 import { dashboardDeps, type DashboardDeps } from '../dashboard/deps.ts';
+import { staffOrLocal } from '../dashboard/session.ts';
 
 type Labels = Record<string, string>;
 interface Family {
@@ -71,9 +72,11 @@ export async function collectMetrics(d: DashboardDeps): Promise<Family[]> {
 export function metricsFunction(deps: () => DashboardDeps = dashboardDeps): FunctionDefinition {
   return defineFunction({
     name: 'metrics',
-    summary: 'GET: Prometheus metrics (tokens, cost, messages, tool errors, ingest lag, queue depth, open alerts)',
+    summary: 'GET: Prometheus metrics (tokens, cost, messages, tool errors, ingest lag, queue depth, open alerts); through the edge a viewer/operator token',
     methods: ['GET'],
-    async handle() {
+    async handle(request) {
+      const refused = await staffOrLocal(deps(), request);
+      if (refused) return refused;
       const text = exposition(await collectMetrics(deps()));
       return new Response(text, { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' } });
     },
