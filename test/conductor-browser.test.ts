@@ -42,7 +42,7 @@ let deps: DashboardDeps;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-/** Console errors and uncaught exceptions of the operator's page (must stay empty). */
+/** Console errors and warnings and uncaught exceptions of the operator's page (must stay empty). */
 const consoleErrors: string[] = [];
 const timings: Record<string, number> = {};
 
@@ -159,7 +159,7 @@ async function startServer() {
 
 function watchConsole(p: Page, into: string[]) {
   p.on('console', (m) => {
-    if (m.type() === 'error') into.push(`console: ${m.text()}`);
+    if (m.type() === 'error' || m.type() === 'warning') into.push(`console ${m.type()}: ${m.text()}`);
   });
   p.on('pageerror', (e) => into.push(`pageerror: ${e.message}`));
 }
@@ -454,7 +454,7 @@ describe('Conductor in Chromium', () => {
     await viewerContext.close();
   });
 
-  it('logged no console errors on the operator\'s page', () => {
+  it('logged no console errors or warnings on the operator\'s page', () => {
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -38,6 +38,21 @@ export async function queryWithCount<T>(build: Query): Promise<{ data: T; count:
   return { data: answer.data as T, count: answer.count ?? null };
 }
 
+/**
+ * Every row of a query, page by page: PostgREST caps one answer at db-max-rows (1000 by default).
+ * `build` must apply .range(from, to) after its order. Stops after `maxPages` pages.
+ */
+export async function queryAll<T>(build: (client: PostgrestClient, from: number, to: number) => PromiseLike<PgAnswer>, pageSize = 1000, maxPages = 20): Promise<T[]> {
+  const all: T[] = [];
+  for (let page = 0; page < maxPages; page++) {
+    const from = page * pageSize;
+    const rows = await query<T[]>((c) => build(c, from, from + pageSize - 1));
+    all.push(...rows);
+    if (rows.length < pageSize) break;
+  }
+  return all;
+}
+
 /** Calls /functions/v1/<path> with the user's token; the JSON body of the answer. */
 export async function callFunction<T>(path: string, init: { method?: string; body?: unknown; okStatuses?: number[] } = {}): Promise<T> {
   const { functionsUrl } = await loadConfig();

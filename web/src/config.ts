@@ -11,7 +11,7 @@ export function loadConfig(): Promise<AppConfig> {
   loaded ??= (async () => {
     let res: Response;
     try {
-      res = await fetch('/config.json', { cache: 'no-store' });
+      res = await fetch('/config.json'); // same request as the <link rel=preload> in index.html
     } catch (err) {
       throw new Error(`Cannot load /config.json (${(err as Error).message}): is the Clawbase functions server running?`);
     }

@@ -140,8 +140,8 @@ export class CbActivity extends LitElement {
 
   override connectedCallback() {
     super.connectedCallback();
-    void this.#load(false);
-    void this.#loadChoices();
+    // The filter choices wait for the first page: they must not delay the first data.
+    void this.#load(false).then(() => this.#loadChoices());
   }
 
   override disconnectedCallback() {

@@ -1,7 +1,7 @@
 // Health: every part's status now, 24 h / 7 d charts from usage_hourly and health_checks, and the
 // open alerts (operators acknowledge them).
 import { css, html, LitElement, nothing } from 'lit';
-import { callFunction, query } from '../api.ts';
+import { callFunction, query, queryAll, queryWithCount } from '../api.ts';
 import { auth } from '../auth.ts';
 import { ago, fullTime, int, ms, usd } from '../format.ts';
 import { router } from '../router.ts';
@@ -66,6 +66,7 @@ export class CbHealth extends LitElement {
     alerts: { state: true },
     errors: { state: true },
     busy: { state: true },
+    uptime: { state: true },
   };
   declare win: WindowKey;
   declare parts: Part[] | undefined;
@@ -75,6 +76,7 @@ export class CbHealth extends LitElement {
   declare alerts: Alert[];
   declare errors: Record<string, unknown>;
   declare busy: Set<number>;
+  declare uptime: { service: string; all: number; up: number; status: string; checkedAt: string }[];
 
   static override styles = [
     shared,
@@ -101,11 +103,27 @@ export class CbHealth extends LitElement {
     this.alerts = [];
     this.errors = {};
     this.busy = new Set();
+    this.uptime = [];
   }
+
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   override connectedCallback() {
     super.connectedCallback();
     void this.#load();
+    // Parts and alerts change on their own: look again every 30 s while the panel is open.
+    this.#timer = setInterval(() => {
+      if (document.hidden) return;
+      void callFunction<{ status: string; parts: Part[] }>('health', { okStatuses: [503] })
+        .then((h) => ((this.parts = h.parts), (this.overall = h.status)))
+        .catch((e) => (this.errors = { ...this.errors, parts: e }));
+      void this.#loadAlerts().catch((e) => (this.errors = { ...this.errors, alerts: e }));
+    }, 30_000);
+  }
+
+  override disconnectedCallback() {
+    clearInterval(this.#timer);
+    super.disconnectedCallback();
   }
 
   #setWindow(w: WindowKey) {
@@ -125,20 +143,43 @@ export class CbHealth extends LitElement {
           this.overall = h.status;
         })
         .catch((e) => (errors.parts = e)),
-      query<Usage[]>((c) =>
+      queryAll<Usage>((c, from, to) =>
         c.from('usage_hourly')
           .select('hour,agent_id,messages,assistant_messages,errors,tool_calls,tool_errors,input_tokens,output_tokens,total_tokens,cost_usd,heartbeat_cost_usd,latency_p50_ms,latency_p95_ms')
-          .gte('hour', since.toISOString()).order('hour').limit(5000))
+          .gte('hour', since.toISOString()).order('hour').order('agent_id').range(from, to))
         .then((u) => (this.usage = u))
         .catch((e) => (errors.usage = e)),
-      query<Check[]>((c) =>
+      queryAll<Check>((c, from, to) =>
         c.from('health_checks').select('checked_at,service,status,connections:metrics->connections')
-          .gte('checked_at', since.toISOString()).order('checked_at', { ascending: false }).limit(1000))
-        .then((rows) => (this.checks = rows.reverse()))
+          .eq('service', 'postgres').gte('checked_at', since.toISOString()).order('checked_at').range(from, to))
+        .then((rows) => (this.checks = rows))
         .catch((e) => (errors.checks = e)),
+      this.#loadUptime(since).catch((e) => (errors.checks = e)),
       this.#loadAlerts().catch((e) => (errors.alerts = e)),
     ]);
     this.errors = errors;
+    this.toggleAttribute('data-loaded', true); // first data on screen (tests and bench/dashboard-browser.ts wait for it)
+  }
+
+  /** Share of probes per part that were not down in the window, counted by PostgREST (HEAD). */
+  async #loadUptime(since: Date) {
+    const latest = await query<{ service: string; status: string; checked_at: string }[]>((c) =>
+      c.from('health_checks').select('service,status,checked_at').order('checked_at', { ascending: false }).limit(200));
+    const last = new Map<string, { status: string; checked_at: string }>();
+    for (const r of latest) if (!last.has(r.service)) last.set(r.service, r);
+    const count = async (service: string, upOnly: boolean) => {
+      const { count: n } = await queryWithCount<null>((c) => {
+        let q = c.from('health_checks').select('id', { count: 'exact', head: true }).eq('service', service).gte('checked_at', since.toISOString());
+        if (upOnly) q = q.neq('status', 'down');
+        return q;
+      });
+      return n ?? 0;
+    };
+    const rows = await Promise.all([...last.entries()].map(async ([service, l]) => {
+      const [all, up] = await Promise.all([count(service, false), count(service, true)]);
+      return { service, all, up, status: l.status, checkedAt: l.checked_at };
+    }));
+    this.uptime = rows.filter((r) => r.all > 0).sort((a, b) => a.service.localeCompare(b.service));
   }
 
   async #loadAlerts() {
@@ -238,7 +279,7 @@ export class CbHealth extends LitElement {
         { label: `${a} · heartbeat`, data: beat.get(a)!, color: `${colorFor(i)}77`, stack: 'cost' },
       ]),
     };
-    const pgChecks = this.checks.filter((c) => c.service === 'postgres' && c.connections !== null);
+    const pgChecks = this.checks.filter((c) => c.connections !== null);
     const connFmt = new Intl.DateTimeFormat(undefined, this.win === '7d' ? { weekday: 'short', hour: '2-digit', minute: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
     const connSpec: ChartSpec = {
       type: 'line', labels: pgChecks.map((c) => connFmt.format(new Date(c.checked_at))),
@@ -247,23 +288,11 @@ export class CbHealth extends LitElement {
     return { agents, totals, tokenSpec, errorSpec, latencySpec, costSpec, connSpec, hasConnections: pgChecks.length > 0 };
   }
 
-  #uptime() {
-    const by = new Map<string, { up: number; all: number; last: Check }>();
-    for (const c of this.checks) {
-      const u = by.get(c.service) ?? { up: 0, all: 0, last: c };
-      u.all++;
-      if (c.status === 'up' || c.status === 'not_configured') u.up++;
-      u.last = c;
-      by.set(c.service, u);
-    }
-    return [...by.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }
-
   override render() {
     const c = this.#charts();
     const noUsage = this.usage.length === 0;
     const operator = auth.isOperator;
-    const uptime = this.#uptime();
+    const uptime = this.uptime;
     return html`
       <div class="head">
         <h2>Health</h2>
@@ -315,8 +344,8 @@ export class CbHealth extends LitElement {
         </div>
         <div class="card"><h3>Uptime by part</h3>
           ${uptime.length === 0 ? empty('No probes in this window.') : html`
-            <table><thead><tr><th>Part</th><th class="num">Up</th><th>Last</th></tr></thead><tbody>
-              ${uptime.map(([name, u]) => html`<tr><td>${name}</td><td class="num">${((100 * u.up) / u.all).toFixed(1)}%</td><td><span class="badge ${u.last.status}">${u.last.status}</span> <span class="muted">${ago(u.last.checked_at)}</span></td></tr>`)}
+            <table><thead><tr><th>Part</th><th class="num">Up</th><th class="num">Probes</th><th>Last</th></tr></thead><tbody>
+              ${uptime.map((u) => html`<tr><td>${u.service}</td><td class="num">${((100 * u.up) / u.all).toFixed(1)}%</td><td class="num">${int(u.all)}</td><td><span class="badge ${u.status}">${u.status.replace('_', ' ')}</span> <span class="muted">${ago(u.checkedAt)}</span></td></tr>`)}
             </tbody></table>`}
         </div>
       </div>
