@@ -222,7 +222,7 @@ export class CbHealth extends LitElement {
     return { labels, index };
   }
 
-  #charts() {
+  protected computeCharts() {
     const { labels, index } = this.#hours();
     const agents = [...new Set(this.usage.map((u) => u.agent_id))].sort();
     const zeros = () => labels.map(() => 0);
@@ -286,6 +286,15 @@ export class CbHealth extends LitElement {
       datasets: [{ label: 'Connections in use', data: pgChecks.map((c) => Number(c.connections)), color: '#56d4dd' }],
     };
     return { agents, totals, tokenSpec, errorSpec, latencySpec, costSpec, connSpec, hasConnections: pgChecks.length > 0 };
+  }
+
+  #chartCache: { key: unknown[]; value: ReturnType<CbHealth['computeCharts']> } | undefined;
+
+  /** The chart specs, recomputed only when their data changes (a new spec redraws every chart). */
+  #charts() {
+    const key = [this.usage, this.checks, this.win];
+    if (!this.#chartCache || this.#chartCache.key.some((k, i) => k !== key[i])) this.#chartCache = { key, value: this.computeCharts() };
+    return this.#chartCache.value;
   }
 
   override render() {

@@ -105,8 +105,17 @@ export class CbTasks extends LitElement {
     }
   }
 
+  #columnsOf: { tasks: Task[]; by: Map<Status, Task[]> } | undefined;
+
+  /** A column's cards in order (computed once per change of the task list). */
   #column(status: Status): Task[] {
-    return this.tasks.filter((t) => t.status === status).sort((a, b) => Number(a.position) - Number(b.position) || a.id - b.id);
+    if (this.#columnsOf?.tasks !== this.tasks) {
+      const by = new Map<Status, Task[]>(columns.map((c) => [c.status, []]));
+      for (const t of this.tasks) by.get(t.status)?.push(t);
+      for (const list of by.values()) list.sort((a, b) => Number(a.position) - Number(b.position) || a.id - b.id);
+      this.#columnsOf = { tasks: this.tasks, by };
+    }
+    return this.#columnsOf.by.get(status) ?? [];
   }
 
   /** Moves a card so it sits at `index` of the column (counted without the card itself). */
