@@ -1,7 +1,11 @@
 // The Conductor's server side against the real stack: dashboard login and token rotation, the
 // live feed (SSE over LISTEN/NOTIFY, resumable, scoped by role), health, metrics, the operator
 // RPCs and the rollup the charts read.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startPostgrest } from '../rest/postgrest.ts';
+import { freePort } from './support/ports.ts';
 import { openStream, startDashboardServer, writeMessages, type DashboardServer } from './support/dashboard.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
@@ -11,7 +15,7 @@ const password = 'correct horse battery staple';
 
 beforeAll(async () => {
   stack = await startTestStack('conductor_api');
-  server = await startDashboardServer(stack);
+  server = await startDashboardServer(stack, {}, { heartbeatMs: 300 });
   await stack.sql.query(`select private.dashboard_user_add('op@example.com', $1, 'operator'), private.dashboard_user_add('Viewer@Example.com', $1, 'viewer')`, [password]);
 });
 afterAll(async () => {
@@ -196,6 +200,35 @@ describe('the live feed (GET /functions/v1/live)', () => {
     await third.close();
   });
 
+  it('a row that commits after a higher seq was sent (two writers) is still delivered, once', async () => {
+    const token = await stack.token('viewer');
+    const stream = await openStream(`${server.url}/functions/v1/live`, { Authorization: `Bearer ${token}` });
+    await stream.until(() => stream.comments.some((c) => c.startsWith('stream open')));
+    // Agent and sessions exist beforehand (two writers would otherwise queue on the agent's first row).
+    await stack.sql.query(`insert into api.sessions (agent_id, id) values ('live-order', 'slow'), ('live-order', 'fast')`);
+    const slow = new pg.Client({ connectionString: stack.workerUrl });
+    await slow.connect();
+    try {
+      await slow.query('begin');
+      await slow.query(`insert into api.messages (agent_id, session_id, id, role, content) values ('live-order', 'slow', 'early-seq', 'user', 'took its seq first')`);
+      // Another writer takes a higher seq and commits first.
+      await writeMessages(stack.workerUrl, 'live-order', 'fast', [{ id: 'late-seq', content: 'committed first' }]);
+      await stream.until((e) => e.some((x) => x.event === 'activity' && JSON.parse(x.data).id === 'late-seq'));
+      await slow.query(`select pg_notify('clawbase_activity', '{}')`);
+      await slow.query('commit');
+    } finally {
+      await slow.end();
+    }
+    await stream.until((e) => e.some((x) => x.event === 'activity' && JSON.parse(x.data).id === 'early-seq'));
+    await writeMessages(stack.workerUrl, 'live-order', 'fast', [{ id: 'after', content: 'then this' }]);
+    await stream.until((e) => e.some((x) => x.event === 'activity' && JSON.parse(x.data).id === 'after'));
+    const ids = stream.events.filter((x) => x.event === 'activity').map((x) => JSON.parse(x.data).id);
+    expect(ids).toEqual(['late-seq', 'early-seq', 'after']);
+    const seqs = stream.events.filter((x) => x.event === 'activity').map((x) => Number(x.id));
+    expect(seqs[1]).toBeLessThan(seqs[0]!);
+    await stream.close();
+  });
+
   it('an agent sees only its own rows', async () => {
     const mine = await openStream(`${server.url}/functions/v1/live`, { Authorization: `Bearer ${await stack.token('agent', 'live-own')}` });
     await mine.until(() => mine.comments.some((c) => c.startsWith('stream open')));
@@ -207,6 +240,16 @@ describe('the live feed (GET /functions/v1/live)', () => {
     const agents = mine.events.filter((x) => x.event === 'activity').map((x) => JSON.parse(x.data).agent_id);
     expect(agents).toEqual(['live-own']);
     await mine.close();
+  });
+
+  it('sends keep-alive comments while idle and ends the stream when the token expires', async () => {
+    const token = await stack.token('viewer', undefined, 2);
+    const stream = await openStream(`${server.url}/functions/v1/live`, { Authorization: `Bearer ${token}` });
+    await stream.until(() => stream.comments.some((c) => c.startsWith('keep-alive')), 2000);
+    await stream.until((e) => e.some((x) => x.event === 'token_expired'), 4000);
+    // The server closed it: the reader sees the end.
+    await expect(stream.until(() => false, 2000)).rejects.toThrow(/the stream ended/);
+    await stream.close();
   });
 
   it('refuses a missing, forged or expired token, and a bad Last-Event-ID', async () => {
@@ -232,18 +275,33 @@ describe('health and metrics', () => {
     expect(body.parts.find((p) => p.name === 's3')).toMatchObject({ status: 'not_configured', required: false });
     expect(body.parts.find((p) => p.name === 'worker')).toMatchObject({ status: 'up', queue_depth: expect.any(Number), failed_jobs: expect.any(Number) });
 
-    // PostgREST's admin port pointed at nothing: the readiness check fails.
+    // A PostgREST of its own for this check, then stopped: the readiness check fails on it.
+    const cluster = inject('cluster');
+    const authUrl = new URL(stack.ownerUrl);
+    authUrl.username = 'authenticator';
+    authUrl.password = cluster.authenticatorPassword;
+    const rest = await startPostgrest({
+      dbUri: authUrl.href, jwtSecret: cluster.jwtSecret, jwtAudience: 'clawbase', port: await freePort(), adminPort: await freePort(),
+      maxRows: 100, pool: 1, runDir: path.join(cluster.tmpRoot, 'run'), logFile: path.join(cluster.tmpRoot, 'postgrest-health.log'),
+    });
     const saved = server.deps.restAdminUrl;
-    server.deps.restAdminUrl = 'http://127.0.0.1:9';
+    server.deps.restAdminUrl = rest.adminUrl;
     try {
+      const up = await fetch(`${server.url}/functions/v1/health`);
+      expect(up.status).toBe(200);
+      await rest.stop();
       const down = await fetch(`${server.url}/functions/v1/health`);
-      const b = (await down.json()) as { status: string; failing: string[] };
+      const b = (await down.json()) as { status: string; failing: string[]; parts: Array<{ name: string; status: string; detail: string }> };
       expect(down.status).toBe(503);
       expect(b.status).toBe('degraded');
       expect(b.failing).toContain('postgrest');
+      expect(b.parts.find((p) => p.name === 'postgrest')).toMatchObject({ status: 'down', detail: expect.stringContaining('/ready') });
+      expect(b.parts.find((p) => p.name === 'postgres')!.status).toBe('up');
     } finally {
       server.deps.restAdminUrl = saved;
+      await rest.stop();
     }
+    expect((await fetch(`${server.url}/functions/v1/health`)).status).toBe(200);
   });
 
   it('through the edge, metrics need a staff token and health shows only the summary', async () => {
@@ -310,6 +368,9 @@ describe('the rollup, the feed view and the operator RPCs', () => {
     // Results arrive later (as the collectors merge them): durations of 1..20 × 10 ms, one error.
     await stack.sql.query(`update api.tool_calls set finished_at = started_at + (substr(id, 2)::int * 10) * interval '1 ms', is_error = (id = 'c20')
       where agent_id = 'roll'`);
+    // Recorded as deltas (no row lock for parallel writers), in the rollup once folded.
+    expect((await stack.sql.query(`select count(*)::int as n from api.usage_hourly where agent_id = 'roll'`)).rows[0].n).toBe(0);
+    expect((await stack.sql.query(`select private.fold_usage()::int as n`)).rows[0].n).toBeGreaterThan(0);
     const { rows } = await stack.sql.query(`select * from api.usage_hourly where agent_id = 'roll' order by hour`);
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ messages: '2', assistant_messages: '2', errors: '0', input_tokens: '7', output_tokens: '3', total_tokens: '15',
@@ -379,6 +440,7 @@ describe('the rollup, the feed view and the operator RPCs', () => {
       client.release();
     }
     // The flag changes no usage figure.
+    await stack.sql.query('select private.fold_usage()');
     const { rows } = await stack.sql.query(`select sum(messages)::int as n from api.usage_hourly where agent_id = 'flags'`);
     expect(rows[0].n).toBe(4);
     const viewer = await stack.client('viewer');
@@ -490,12 +552,14 @@ describe('archive and restore keep seq', () => {
   it('a restored message has the seq it had before it was archived', async () => {
     await writeMessages(stack.workerUrl, 'arch', 'old', [{ id: 'a1', content: 'old news', created_at: '2020-01-01T00:00:00Z' }]);
     await stack.sql.query(`update api.sessions set last_message_at = '2020-01-01' where agent_id = 'arch'`);
+    await stack.sql.query('select private.fold_usage()');
     const before = (await stack.sql.query(`select seq from api.messages where agent_id = 'arch'`)).rows[0].seq;
     const usage = (await stack.sql.query(`select messages from api.usage_hourly where agent_id = 'arch'`)).rows[0].messages;
     await stack.sql.query(`call private.archive_sessions(interval '30 days', 200, null)`);
     expect((await stack.sql.query(`select seq from private.archived_messages where agent_id = 'arch'`)).rows[0].seq).toBe(before);
     expect((await stack.sql.query(`select count(*)::int as n from api.messages where agent_id = 'arch'`)).rows[0].n).toBe(0);
     await stack.sql.query(`select private.restore_session('arch', 'old')`);
+    await stack.sql.query('select private.fold_usage()');
     expect((await stack.sql.query(`select seq from api.messages where agent_id = 'arch'`)).rows[0].seq).toBe(before);
     // Usage is a record of what happened: moving history around counts nothing twice.
     expect((await stack.sql.query(`select messages from api.usage_hourly where agent_id = 'arch'`)).rows[0].messages).toBe(usage);

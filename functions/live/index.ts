@@ -12,7 +12,8 @@ const batchRows = 500;
 
 let sharedHub: FeedHub | undefined;
 
-export function liveFunction(deps: () => DashboardDeps = dashboardDeps, hub?: () => FeedHub): FunctionDefinition {
+export function liveFunction(deps: () => DashboardDeps = dashboardDeps, hub?: () => FeedHub, opts: { heartbeatMs?: number } = {}): FunctionDefinition {
+  const every = opts.heartbeatMs ?? heartbeatMs;
   const getHub = hub ?? (() => (sharedHub ??= new FeedHub(deps().feedUrl, deps().log)));
   return defineFunction({
     name: 'live',
@@ -57,7 +58,7 @@ export function liveFunction(deps: () => DashboardDeps = dashboardDeps, hub?: ()
       // One reader loop per stream: woken by NOTIFY, reads until nothing new is left.
       const run = async () => {
         send(`retry: 2000\n: stream open at seq ${start}\n\n`);
-        beat = setInterval(() => send(`: keep-alive ${new Date().toISOString()}\n\n`), heartbeatMs);
+        beat = setInterval(() => send(`: keep-alive ${new Date().toISOString()}\n\n`), every);
         expiry = setTimeout(() => {
           send(`event: token_expired\ndata: {"message":"the access token expired; reconnect with a fresh one"}\n\n`);
           finish();

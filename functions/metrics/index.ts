@@ -1,5 +1,5 @@
 // GET /functions/v1/metrics: Prometheus text exposition. Everything comes from the rollups the
-// triggers keep (api.usage_hourly, private.tool_usage_hourly, private.ingest_lag), never from a
+// triggers feed (api.usage_hourly, private.tool_usage_hourly, private.ingest_lag), never from a
 // scan of messages, so a scrape costs the same at a million messages as at ten.
 import { defineFunction, type FunctionDefinition } from '../define.ts';
 import { dashboardDeps, type DashboardDeps } from '../dashboard/deps.ts';
@@ -29,6 +29,8 @@ export function exposition(families: Family[]): string {
 }
 
 export async function collectMetrics(d: DashboardDeps): Promise<Family[]> {
+  // What the triggers recorded since the last fold (usually nothing: the collectors fold after each batch).
+  await d.db.query('select private.fold_usage()');
   const [usage, tools, lag, queue, alerts] = await Promise.all([
     d.db.query<Record<string, string>>(`
       select agent_id, sum(input_tokens) as input, sum(output_tokens) as output, sum(cache_read_tokens) as cache_read,

@@ -1,5 +1,5 @@
 --! Previous: sha1:7a1a63d91f34904edd7cc9361867fec7051301ac
---! Hash: sha1:97a9c4a9c81738fc0b322f04223e072355371fde
+--! Hash: sha1:a805539ae8f5f92961a1e7295883808224ad997e
 --! Message: conductor
 
 -- The Conductor dashboard's database side: a keyset cursor on messages (seq, also the live feed's
@@ -105,10 +105,14 @@ comment on column api.activity_feed.fts is 'Search vector of the content (simple
 grant select on api.activity_feed to agent, viewer, operator, worker;
 
 -- ───────────────────────────── usage rollup ─────────────────────────────
--- Why a trigger-kept table: the health panel and /metrics read a few hundred rows instead of
--- scanning a million messages; statement-level triggers see a whole ingest batch (COPY included)
--- at once, so a 5,000-row batch costs one grouped upsert. Usage is a record of what happened:
--- archiving (which sets clawbase.suppress_events) neither subtracts nor, on restore, adds again.
+-- Why a rollup table kept incrementally: the health panel and /metrics read a few hundred rows
+-- instead of scanning a million messages. Statement-level triggers see a whole ingest batch (COPY
+-- included) at once and append its grouped deltas to private.usage_deltas: an insert that takes no
+-- row lock, so the collectors' parallel writers never queue on the same agent's hour (an upsert
+-- there would serialise them until commit). private.fold_usage() folds the deltas into the rollups:
+-- the collectors call it after each batch, /metrics before each scrape, the worker every minute.
+-- Usage is a record of what happened: archiving (which sets clawbase.suppress_events) neither
+-- subtracts nor, on restore, adds again.
 create table api.usage_hourly (
   hour                 timestamptz not null,
   agent_id             text not null,
@@ -214,6 +218,62 @@ set search_path = ''
 as $$ select (power(2.0, (bucket + 0.5) / 4.0) - 1)::real $$;
 comment on function private.latency_bucket_ms(smallint) is 'A bucket''s representative duration in ms (its geometric middle).';
 
+create table private.usage_deltas (
+  id                   bigint generated always as identity primary key,
+  kind                 "char" not null check (kind in ('m', 't', 'h', 'l')),
+  hour                 timestamptz,
+  agent_id             text,
+  tool                 text,
+  bucket               smallint,
+  source               text,
+  messages             bigint not null default 0,
+  user_messages        bigint not null default 0,
+  assistant_messages   bigint not null default 0,
+  tool_result_messages bigint not null default 0,
+  system_messages      bigint not null default 0,
+  errors               bigint not null default 0,
+  tool_calls           bigint not null default 0,
+  tool_errors          bigint not null default 0,
+  input_tokens         bigint not null default 0,
+  output_tokens        bigint not null default 0,
+  cache_read_tokens    bigint not null default 0,
+  cache_write_tokens   bigint not null default 0,
+  total_tokens         bigint not null default 0,
+  cost_usd             numeric not null default 0,
+  heartbeat_messages   bigint not null default 0,
+  heartbeat_tokens     bigint not null default 0,
+  heartbeat_cost_usd   numeric not null default 0,
+  last_created_at      timestamptz,
+  last_ingested_at     timestamptz
+);
+comment on table private.usage_deltas is 'Usage not yet folded into the rollups, appended by the triggers on messages and tool_calls (no row locks: parallel writers never wait on each other). private.fold_usage() empties it.';
+comment on column private.usage_deltas.id is 'Arrival order.';
+comment on column private.usage_deltas.kind is 'm: message counters of an hour and agent; t: tool calls and errors of an hour, agent and tool; h: tool calls of an hour, agent and duration bucket; l: the newest entry of a source (ingest lag).';
+comment on column private.usage_deltas.hour is 'UTC hour (m, t, h).';
+comment on column private.usage_deltas.agent_id is 'Agent (m, t, h).';
+comment on column private.usage_deltas.tool is 'Tool name (t).';
+comment on column private.usage_deltas.bucket is 'Duration bucket, see private.latency_bucket (h).';
+comment on column private.usage_deltas.source is 'Message source (l).';
+comment on column private.usage_deltas.messages is 'Change in messages (m).';
+comment on column private.usage_deltas.user_messages is 'Change in user messages (m).';
+comment on column private.usage_deltas.assistant_messages is 'Change in assistant messages (m).';
+comment on column private.usage_deltas.tool_result_messages is 'Change in tool_result messages (m).';
+comment on column private.usage_deltas.system_messages is 'Change in system messages (m).';
+comment on column private.usage_deltas.errors is 'Change in failed assistant turns (m).';
+comment on column private.usage_deltas.tool_calls is 'Change in tool calls (t), or in calls of the bucket (h).';
+comment on column private.usage_deltas.tool_errors is 'Change in failed tool calls (t).';
+comment on column private.usage_deltas.input_tokens is 'Change in prompt tokens (m).';
+comment on column private.usage_deltas.output_tokens is 'Change in completion tokens (m).';
+comment on column private.usage_deltas.cache_read_tokens is 'Change in cache-read tokens (m).';
+comment on column private.usage_deltas.cache_write_tokens is 'Change in cache-write tokens (m).';
+comment on column private.usage_deltas.total_tokens is 'Change in all tokens (m).';
+comment on column private.usage_deltas.cost_usd is 'Change in cost (m).';
+comment on column private.usage_deltas.heartbeat_messages is 'Change in heartbeat messages (m).';
+comment on column private.usage_deltas.heartbeat_tokens is 'Change in heartbeat tokens (m).';
+comment on column private.usage_deltas.heartbeat_cost_usd is 'Change in heartbeat cost (m).';
+comment on column private.usage_deltas.last_created_at is 'created_at of the newest entry of the batch (l).';
+comment on column private.usage_deltas.last_ingested_at is 'When the batch was stored (l).';
+
 create function private.roll_up_messages() returns trigger
 language plpgsql security definer
 set search_path = ''
@@ -224,10 +284,10 @@ declare
 begin
   if current_setting('clawbase.suppress_events', true) = 'on' then return null; end if;
   execute format($q$
-    insert into api.usage_hourly as u (hour, agent_id, messages, user_messages, assistant_messages, tool_result_messages,
+    insert into private.usage_deltas (kind, hour, agent_id, messages, user_messages, assistant_messages, tool_result_messages,
       system_messages, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens, cost_usd,
       heartbeat_messages, heartbeat_tokens, heartbeat_cost_usd)
-    select date_trunc('hour', d.created_at, 'UTC'), d.agent_id, sum(d.sign),
+    select 'm', date_trunc('hour', d.created_at, 'UTC'), d.agent_id, sum(d.sign),
            coalesce(sum(d.sign) filter (where d.role = 'user'), 0), coalesce(sum(d.sign) filter (where d.role = 'assistant'), 0),
            coalesce(sum(d.sign) filter (where d.role = 'tool_result'), 0), coalesce(sum(d.sign) filter (where d.role = 'system'), 0),
            coalesce(sum(d.sign) filter (where d.role = 'assistant' and (d.error_message is not null or d.stop_reason = 'error')), 0),
@@ -238,30 +298,13 @@ begin
            coalesce(sum(d.sign * coalesce(d.total_tokens, 0)) filter (where d.is_heartbeat), 0),
            coalesce(sum(d.sign * coalesce(d.cost_usd, 0)) filter (where d.is_heartbeat), 0)
     from (%s) d
-    group by 1, 2
-    -- An update that changed nothing counted here (the tool_error flag, ingested_at) writes nothing.
+    group by 2, 3
+    -- An update that changed nothing counted here (the tool_error flag, ingested_at) adds nothing.
     having sum(d.sign) <> 0 or sum(d.sign * coalesce(d.total_tokens, 0)) <> 0 or sum(d.sign * coalesce(d.input_tokens, 0)) <> 0
         or sum(d.sign * coalesce(d.output_tokens, 0)) <> 0 or sum(d.sign * coalesce(d.cache_read_tokens, 0)) <> 0
         or sum(d.sign * coalesce(d.cache_write_tokens, 0)) <> 0 or sum(d.sign * coalesce(d.cost_usd, 0)) <> 0
-        or sum(d.sign * hashtext(d.role || (d.role = 'assistant' and (d.error_message is not null or d.stop_reason = 'error'))::text || d.is_heartbeat::text)) <> 0
-    order by 1, 2
-    on conflict (hour, agent_id) do update set
-      messages = u.messages + excluded.messages,
-      user_messages = u.user_messages + excluded.user_messages,
-      assistant_messages = u.assistant_messages + excluded.assistant_messages,
-      tool_result_messages = u.tool_result_messages + excluded.tool_result_messages,
-      system_messages = u.system_messages + excluded.system_messages,
-      errors = u.errors + excluded.errors,
-      input_tokens = u.input_tokens + excluded.input_tokens,
-      output_tokens = u.output_tokens + excluded.output_tokens,
-      cache_read_tokens = u.cache_read_tokens + excluded.cache_read_tokens,
-      cache_write_tokens = u.cache_write_tokens + excluded.cache_write_tokens,
-      total_tokens = u.total_tokens + excluded.total_tokens,
-      cost_usd = u.cost_usd + excluded.cost_usd,
-      heartbeat_messages = u.heartbeat_messages + excluded.heartbeat_messages,
-      heartbeat_tokens = u.heartbeat_tokens + excluded.heartbeat_tokens,
-      heartbeat_cost_usd = u.heartbeat_cost_usd + excluded.heartbeat_cost_usd,
-      updated_at = now()$q$, source_rows);
+        or sum(d.sign * hashtext(d.role || (d.role = 'assistant' and (d.error_message is not null or d.stop_reason = 'error'))::text || d.is_heartbeat::text)) <> 0$q$,
+    source_rows);
   if tg_op = 'INSERT' then
     -- A message stored after its tool call failed (the Gateway reports tool events first).
     update api.messages m set tool_error = true
@@ -271,17 +314,14 @@ begin
             and (t.agent_id, t.session_id) in (select distinct r.agent_id, r.session_id from new_rows r)) e
     where m.agent_id = e.agent_id and m.session_id = e.session_id and m.id = e.mid and not m.tool_error
       and (m.agent_id, m.session_id, m.id) in (select r.agent_id, r.session_id, r.id from new_rows r);
-    insert into private.ingest_lag as l (source, last_created_at, last_ingested_at, lag_seconds)
-    select distinct on (r.source) r.source, r.created_at, r.ingested_at, extract(epoch from r.ingested_at - r.created_at)
-    from new_rows r order by r.source, r.created_at desc
-    on conflict (source) do update set last_created_at = excluded.last_created_at, last_ingested_at = excluded.last_ingested_at,
-      lag_seconds = excluded.lag_seconds
-    where excluded.last_created_at >= l.last_created_at or excluded.last_ingested_at > l.last_ingested_at;
+    insert into private.usage_deltas (kind, source, last_created_at, last_ingested_at)
+    select distinct on (r.source) 'l', r.source, r.created_at, r.ingested_at
+    from new_rows r order by r.source, r.created_at desc;
   end if;
   return null;
 end
 $$;
-comment on function private.roll_up_messages() is 'Statement-level AFTER INSERT/UPDATE trigger on api.messages: adds the batch''s counts, tokens and cost to api.usage_hourly (an update adds new minus old), flags new messages whose tool call already failed, and records the ingest lag per source.';
+comment on function private.roll_up_messages() is 'Statement-level AFTER INSERT/UPDATE trigger on api.messages: appends the batch''s counts, tokens and cost per hour and agent to private.usage_deltas (an update: new minus old) and its newest entry per source, and flags new messages whose tool call already failed.';
 create trigger roll_up_insert after insert on api.messages referencing new table as new_rows
   for each statement execute function private.roll_up_messages();
 create trigger roll_up_update after update on api.messages referencing old table as old_rows new table as new_rows
@@ -299,38 +339,15 @@ begin
   execute format($q$
     with d as (select date_trunc('hour', coalesce(r.started_at, r.finished_at), 'UTC') as hour, r.agent_id, r.name,
                       r.is_error, r.duration_ms, r.sign
-               from (%s) r where coalesce(r.started_at, r.finished_at) is not null),
-    per_tool as (
-      insert into private.tool_usage_hourly as t (hour, agent_id, tool, calls, errors)
-      select hour, agent_id, name, sum(sign), coalesce(sum(sign) filter (where is_error), 0) from d
-      group by 1, 2, 3 order by 1, 2, 3
-      on conflict (hour, agent_id, tool) do update set calls = t.calls + excluded.calls, errors = t.errors + excluded.errors),
-    per_bucket as (
-      insert into private.tool_latency_hourly as h (hour, agent_id, bucket, calls)
-      select hour, agent_id, private.latency_bucket(duration_ms), sum(sign) from d where duration_ms is not null
-      group by 1, 2, 3 order by 1, 2, 3
-      on conflict (hour, agent_id, bucket) do update set calls = h.calls + excluded.calls)
-    insert into api.usage_hourly as u (hour, agent_id, tool_calls, tool_errors)
-    select hour, agent_id, sum(sign), coalesce(sum(sign) filter (where is_error), 0) from d
-    group by 1, 2 order by 1, 2
-    on conflict (hour, agent_id) do update set tool_calls = u.tool_calls + excluded.tool_calls,
-      tool_errors = u.tool_errors + excluded.tool_errors, updated_at = now()$q$, source_rows);
-  -- Percentiles of the hours whose histogram changed, read back from it (at most 100 rows each).
-  execute format($q$
-    update api.usage_hourly u set latency_p50_ms = p.p50, latency_p95_ms = p.p95
-    from (select x.hour, x.agent_id,
-                 min(private.latency_bucket_ms(x.bucket)) filter (where x.cum >= 0.5 * x.total) as p50,
-                 min(private.latency_bucket_ms(x.bucket)) filter (where x.cum >= 0.95 * x.total) as p95
-          from (select h.hour, h.agent_id, h.bucket,
-                       sum(h.calls) over (partition by h.hour, h.agent_id order by h.bucket) as cum,
-                       sum(h.calls) over (partition by h.hour, h.agent_id) as total
-                from private.tool_latency_hourly h
-                join (select distinct date_trunc('hour', coalesce(r.started_at, r.finished_at), 'UTC') as hour, r.agent_id
-                      from (%s) r where r.duration_ms is not null) k on k.hour = h.hour and k.agent_id = h.agent_id
-                where h.calls > 0) x
-          group by 1, 2) p
-    where u.hour = p.hour and u.agent_id = p.agent_id
-      and (u.latency_p50_ms, u.latency_p95_ms) is distinct from (p.p50, p.p95)$q$, source_rows);
+               from (%s) r where coalesce(r.started_at, r.finished_at) is not null)
+    insert into private.usage_deltas (kind, hour, agent_id, tool, bucket, tool_calls, tool_errors)
+    select 't', hour, agent_id, name, null::smallint, sum(sign), coalesce(sum(sign) filter (where is_error), 0) from d
+    group by 2, 3, 4
+    having sum(sign) <> 0 or coalesce(sum(sign) filter (where is_error), 0) <> 0
+    union all
+    select 'h', hour, agent_id, null, private.latency_bucket(duration_ms), sum(sign), 0 from d where duration_ms is not null
+    group by 2, 3, 5
+    having sum(sign) <> 0$q$, source_rows);
   -- The feed's tool_error flag of the messages these calls belong to (set, or cleared if no failed call is left).
   execute format($q$
     update api.messages m set tool_error = f.failed
@@ -344,11 +361,90 @@ begin
   return null;
 end
 $$;
-comment on function private.roll_up_tool_calls() is 'Statement-level AFTER INSERT/UPDATE trigger on api.tool_calls: adds calls, errors (per tool too) and the duration histogram to the hourly rollups, recomputes the touched hours'' p50/p95, and sets messages.tool_error of the messages whose calls failed.';
+comment on function private.roll_up_tool_calls() is 'Statement-level AFTER INSERT/UPDATE trigger on api.tool_calls: appends calls and errors per tool and the duration histogram to private.usage_deltas, and sets messages.tool_error of the messages whose calls failed.';
 create trigger roll_up_insert after insert on api.tool_calls referencing new table as new_rows
   for each statement execute function private.roll_up_tool_calls();
 create trigger roll_up_update after update on api.tool_calls referencing old table as old_rows new table as new_rows
   for each statement execute function private.roll_up_tool_calls();
+
+create function private.fold_usage() returns bigint
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  folded bigint;
+  hours timestamptz[];
+  agents text[];
+begin
+  -- One folder at a time; a caller finding it busy leaves the deltas to that one.
+  if not pg_try_advisory_xact_lock(hashtext('clawbase.fold_usage')) then return 0; end if;
+  with d as (delete from private.usage_deltas returning *),
+  per_hour as (
+    insert into api.usage_hourly as u (hour, agent_id, messages, user_messages, assistant_messages, tool_result_messages,
+      system_messages, errors, tool_calls, tool_errors, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+      total_tokens, cost_usd, heartbeat_messages, heartbeat_tokens, heartbeat_cost_usd)
+    select hour, agent_id, sum(messages), sum(user_messages), sum(assistant_messages), sum(tool_result_messages),
+           sum(system_messages), sum(errors), sum(tool_calls), sum(tool_errors), sum(input_tokens), sum(output_tokens),
+           sum(cache_read_tokens), sum(cache_write_tokens), sum(total_tokens), sum(cost_usd), sum(heartbeat_messages),
+           sum(heartbeat_tokens), sum(heartbeat_cost_usd)
+    from d where kind in ('m', 't') group by 1, 2 order by 1, 2
+    on conflict (hour, agent_id) do update set
+      messages = u.messages + excluded.messages,
+      user_messages = u.user_messages + excluded.user_messages,
+      assistant_messages = u.assistant_messages + excluded.assistant_messages,
+      tool_result_messages = u.tool_result_messages + excluded.tool_result_messages,
+      system_messages = u.system_messages + excluded.system_messages,
+      errors = u.errors + excluded.errors,
+      tool_calls = u.tool_calls + excluded.tool_calls,
+      tool_errors = u.tool_errors + excluded.tool_errors,
+      input_tokens = u.input_tokens + excluded.input_tokens,
+      output_tokens = u.output_tokens + excluded.output_tokens,
+      cache_read_tokens = u.cache_read_tokens + excluded.cache_read_tokens,
+      cache_write_tokens = u.cache_write_tokens + excluded.cache_write_tokens,
+      total_tokens = u.total_tokens + excluded.total_tokens,
+      cost_usd = u.cost_usd + excluded.cost_usd,
+      heartbeat_messages = u.heartbeat_messages + excluded.heartbeat_messages,
+      heartbeat_tokens = u.heartbeat_tokens + excluded.heartbeat_tokens,
+      heartbeat_cost_usd = u.heartbeat_cost_usd + excluded.heartbeat_cost_usd,
+      updated_at = now()),
+  per_tool as (
+    insert into private.tool_usage_hourly as t (hour, agent_id, tool, calls, errors)
+    select hour, agent_id, tool, sum(tool_calls), sum(tool_errors) from d where kind = 't' group by 1, 2, 3 order by 1, 2, 3
+    on conflict (hour, agent_id, tool) do update set calls = t.calls + excluded.calls, errors = t.errors + excluded.errors),
+  per_bucket as (
+    insert into private.tool_latency_hourly as h (hour, agent_id, bucket, calls)
+    select hour, agent_id, bucket, sum(tool_calls) from d where kind = 'h' group by 1, 2, 3 order by 1, 2, 3
+    on conflict (hour, agent_id, bucket) do update set calls = h.calls + excluded.calls),
+  lag as (
+    insert into private.ingest_lag as l (source, last_created_at, last_ingested_at, lag_seconds)
+    select distinct on (source) source, last_created_at, last_ingested_at, extract(epoch from last_ingested_at - last_created_at)
+    from d where kind = 'l' order by source, last_ingested_at desc, last_created_at desc
+    on conflict (source) do update set last_created_at = excluded.last_created_at, last_ingested_at = excluded.last_ingested_at,
+      lag_seconds = excluded.lag_seconds),
+  keys as (select distinct hour, agent_id from d where kind = 'h')
+  select (select count(*) from d), array_agg(k.hour), array_agg(k.agent_id) into folded, hours, agents from keys k;
+  if hours is not null then
+    -- Percentiles of the hours whose histogram changed, read back from it (at most 100 rows each).
+    update api.usage_hourly u set latency_p50_ms = p.p50, latency_p95_ms = p.p95
+    from (select x.hour, x.agent_id,
+                 min(private.latency_bucket_ms(x.bucket)) filter (where x.cum >= 0.5 * x.total) as p50,
+                 min(private.latency_bucket_ms(x.bucket)) filter (where x.cum >= 0.95 * x.total) as p95
+          from (select h.hour, h.agent_id, h.bucket,
+                       sum(h.calls) over (partition by h.hour, h.agent_id order by h.bucket) as cum,
+                       sum(h.calls) over (partition by h.hour, h.agent_id) as total
+                from private.tool_latency_hourly h
+                join unnest(hours, agents) k(hour, agent_id) on k.hour = h.hour and k.agent_id = h.agent_id
+                where h.calls > 0) x
+          group by 1, 2) p
+    where u.hour = p.hour and u.agent_id = p.agent_id
+      and (u.latency_p50_ms, u.latency_p95_ms) is distinct from (p.p50, p.p95);
+  end if;
+  return folded;
+end
+$$;
+comment on function private.fold_usage() is 'Folds private.usage_deltas into api.usage_hourly, private.tool_usage_hourly, private.tool_latency_hourly (then the touched hours'' p50/p95) and private.ingest_lag; returns the deltas folded (0 when another fold is running). Called by the collectors after each batch, by /metrics, and by the worker every minute.';
+revoke execute on function private.fold_usage() from public;
+grant execute on function private.fold_usage() to worker;
 
 -- What existed before this migration.
 insert into api.usage_hourly (hour, agent_id, messages, user_messages, assistant_messages, tool_result_messages, system_messages,
@@ -404,6 +500,9 @@ comment on column api.usage_hourly_total.latency_p50_ms is 'The highest per-agen
 comment on column api.usage_hourly_total.latency_p95_ms is 'The highest per-agent 95th percentile tool-call duration of the hour (the slowest agent).';
 comment on column api.usage_hourly_total.agents is 'Agents active in the hour.';
 grant select on api.usage_hourly_total to agent, viewer, operator, worker;
+
+insert into private.schedules (name, cron, every, description) values
+  ('fold_usage', '*/1 * * * *', '1 minute', 'Folds the usage the triggers recorded into usage_hourly (the collectors also fold after each batch).');
 
 -- ───────────────────────────── operator RPCs ─────────────────────────────
 create function api.run_cron_job(name text) returns jsonb

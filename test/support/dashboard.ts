@@ -27,7 +27,7 @@ export interface DashboardServer {
   stop(): Promise<void>;
 }
 
-export async function startDashboardServer(stack: TestStack, overrides: Partial<DashboardDeps> = {}): Promise<DashboardServer> {
+export async function startDashboardServer(stack: TestStack, overrides: Partial<DashboardDeps> = {}, live: { heartbeatMs?: number } = {}): Promise<DashboardServer> {
   const cluster = inject('cluster');
   const feedUrl = new URL(stack.ownerUrl);
   feedUrl.username = 'authenticator';
@@ -57,7 +57,7 @@ export async function startDashboardServer(stack: TestStack, overrides: Partial<
   const server: RunningHttpServer = await startFunctionsServer({
     host: '127.0.0.1',
     port: 0,
-    functions: [loginFunction(get), refreshFunction(get), logoutFunction(get), liveFunction(get, () => hub), healthFunction(get), metricsFunction(get)],
+    functions: [loginFunction(get), refreshFunction(get), logoutFunction(get), liveFunction(get, () => hub, live), healthFunction(get), metricsFunction(get)],
     log: () => {},
     fallback: webApp(get),
   });

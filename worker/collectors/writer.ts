@@ -253,6 +253,8 @@ export class BatchWriter {
       await client.query('commit');
       const result = { messages, toolCalls, errors: batch.errors.length, committedAt: Date.now() };
       batch.onCommitted?.(result);
+      // Fold the usage the triggers recorded into the hourly rollup (skipped when the other writer is folding).
+      if (messages || toolCalls) await client.query('select private.fold_usage()').catch((err: Error) => this.opts.log(`ingest: folding usage failed (${err.message}); the worker folds it within a minute`));
       return result;
     } catch (err) {
       await client.query('rollback').catch(() => {});
