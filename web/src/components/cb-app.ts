@@ -3,6 +3,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import { auth } from '../auth.ts';
 import { panels, router } from '../router.ts';
 import { shared } from '../styles.ts';
+import './cb-health.ts';
 import './cb-login.ts';
 import './cb-activity.ts';
 import './cb-session.ts';
@@ -118,8 +119,6 @@ export class CbApp extends LitElement {
       case 'sessions':
         return html`<cb-session .agentId=${router.route.params[0] ?? ''} .sessionId=${router.route.params[1] ?? ''}></cb-session>`;
       case 'health':
-        // Loaded on demand: chart.js is most of its weight, and no other panel needs it.
-        if (!customElements.get('cb-health')) void import('./cb-health.ts');
         return html`<cb-health></cb-health>`;
       case 'tasks':
         return html`<cb-tasks></cb-tasks>`;

@@ -6,8 +6,7 @@ import { auth } from '../auth.ts';
 import { ago, fullTime, int, ms, usd } from '../format.ts';
 import { router } from '../router.ts';
 import { empty, errorBox, shared } from '../styles.ts';
-import { colorFor, type ChartSpec } from './cb-chart.ts';
-import './cb-chart.ts';
+import { colorFor, type ChartSpec } from '../chart-spec.ts';
 
 interface Part {
   name: string;
@@ -110,6 +109,8 @@ export class CbHealth extends LitElement {
 
   override connectedCallback() {
     super.connectedCallback();
+    // chart.js is most of the panel's weight: it loads while the data does (and only here).
+    if (!customElements.get('cb-chart')) void import('./cb-chart.ts');
     void this.#load();
     // Parts and alerts change on their own: look again every 30 s while the panel is open.
     this.#timer = setInterval(() => {
