@@ -2,7 +2,7 @@
 // filters kept in the URL, keyset "load more" on seq, and rows that expand into their tool calls.
 import { css, html, LitElement, nothing } from 'lit';
 import { query } from '../api.ts';
-import { fullTime, int, quoted, truncate, usd, when } from '../format.ts';
+import { fullTime, int, ms, quoted, truncate, usd, when } from '../format.ts';
 import { LiveFeed, type ActivityRow, type LiveState } from '../live.ts';
 import { router, sessionHref } from '../router.ts';
 import { empty, errorBox, shared } from '../styles.ts';
@@ -345,7 +345,7 @@ export class CbActivity extends LitElement {
                   <div class="tool">
                     <strong>${t.name}</strong>
                     ${t.is_error ? html`<span class="badge error">error</span>` : t.is_error === null ? html`<span class="badge running">no result yet</span>` : html`<span class="badge ok">ok</span>`}
-                    <span class="muted">${t.duration_ms !== null ? ` ${t.duration_ms} ms` : ''}</span>
+                    <span class="muted">${t.duration_ms !== null ? ` ${ms(t.duration_ms)}` : ''}</span>
                     <div class="muted">Arguments</div>
                     <pre>${JSON.stringify(t.arguments, null, 2)}</pre>
                     ${t.result !== null ? html`<div class="muted">Result</div><pre>${t.result}</pre>` : nothing}

@@ -35,7 +35,8 @@ export class CbApp extends LitElement {
       main { padding: 1rem; max-width: 1400px; margin: 0 auto; }
       @media (max-width: 700px) {
         header { padding: 0.5rem; gap: 0.4rem; }
-        nav { order: 3; flex-basis: 100%; }
+        nav { order: 3; flex-basis: 100%; gap: 0; }
+        nav a { padding: 0.3rem 0.4rem; }
         .email { display: none; }
         main { padding: 0.6rem; }
       }

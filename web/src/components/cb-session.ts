@@ -68,6 +68,7 @@ export class CbSession extends LitElement {
       li.assistant { border-left: 3px solid var(--ok); }
       .line { display: flex; gap: 0.5rem; flex-wrap: wrap; align-items: baseline; font-size: 0.85rem; }
       .footer { display: flex; justify-content: center; padding: 0.75rem; }
+      .text { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: 0.3rem; }
     `,
   ];
 
@@ -138,7 +139,7 @@ export class CbSession extends LitElement {
               <span class="muted">${m.model ?? ''}${m.total_tokens ? ` · ${int(m.total_tokens)} tok` : ''}${m.cost_usd !== null && Number(m.cost_usd) > 0 ? ` · ${usd(m.cost_usd)}` : ''}</span>
             </div>
             ${m.error_message ? html`<div class="notice">${m.error_message}</div>` : nothing}
-            ${m.content ? html`<pre>${m.content}</pre>` : nothing}
+            ${m.content ? html`<div class="text">${m.content}</div>` : nothing}
             ${(this.tools.get(m.id) ?? []).map((t) => html`
               <details>
                 <summary>${t.name} ${t.is_error ? html`<span class="badge error">error</span>` : nothing}</summary>
