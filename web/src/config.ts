@@ -16,6 +16,11 @@ export function loadConfig(): Promise<AppConfig> {
       throw new Error(`Cannot load /config.json (${(err as Error).message}): is the Clawbase functions server running?`);
     }
     if (!res.ok) throw new Error(`/config.json answered ${res.status}: the functions server should serve it next to the dashboard.`);
+    // Served as static files behind nginx, /config.json may be the app's index.html (its SPA
+    // fallback): then the edge's one-origin layout applies, PostgREST at /rest, functions at /.
+    if (!(res.headers.get('content-type') ?? '').includes('json')) {
+      return { restUrl: `${location.origin}/rest`, functionsUrl: location.origin };
+    }
     const body = (await res.json()) as Partial<AppConfig>;
     if (typeof body.restUrl !== 'string' || typeof body.functionsUrl !== 'string') {
       throw new Error('/config.json must give {"restUrl": "…", "functionsUrl": "…"}.');
