@@ -25,6 +25,7 @@ import { refreshFunction } from '../functions/refresh/index.ts';
 import { startFunctionsServer } from '../functions/server.ts';
 import { loadConfig } from '../lib/config.ts';
 import { makeOllama } from '../worker/memory/ollama.ts';
+import { openDir, startEdge, testDomain } from './support/nginx.ts';
 import { audience, startTestStack, type TestStack } from './support/stack.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -459,5 +460,55 @@ describe('Conductor in Chromium', () => {
 
   it('logged no console errors or warnings on the operator\'s page', () => {
     expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe('Conductor behind the production nginx edge', () => {
+  it('works on one origin under the edge\'s strict CSP: sign in, the live feed, charts, no console error', async () => {
+    // The edge serves web/dist as static files (its own copy, readable by nginx's workers) and
+    // proxies /rest/ and /functions/; /config.json is then the SPA fallback, and the app uses /rest.
+    const root = openDir(fs.mkdtempSync(path.join(inject('cluster').tmpRoot, 'conductor-edge-')));
+    const dashboard = openDir(path.join(root, 'dashboard'));
+    fs.cpSync(webDist, dashboard, { recursive: true });
+    for (const entry of fs.readdirSync(dashboard, { recursive: true, withFileTypes: true })) {
+      fs.chmodSync(path.join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+    }
+    const edge = await startEdge(path.join(root, 'edge'), {
+      CLAWBASE_REST_UPSTREAM: new URL(stack.restUrl).host,
+      CLAWBASE_FUNCTIONS_UPSTREAM: `127.0.0.1:${server.port}`,
+      CLAWBASE_DASHBOARD_ROOT: dashboard,
+      CLAWBASE_EDGE_RATE: '1000r/s',
+      CLAWBASE_EDGE_BURST: '1000',
+    });
+    const edgeBrowser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', `--host-resolver-rules=MAP *.${testDomain} 127.0.0.1`],
+    });
+    try {
+      const ctx = await edgeBrowser.newContext({ viewport: { width: 1366, height: 768 }, ignoreHTTPSErrors: true });
+      const p = await ctx.newPage();
+      const errors: string[] = [];
+      watchConsole(p, errors);
+      const origin = `https://conductor.${testDomain}:${edge.httpsPort}`;
+      await p.goto(`${origin}/activity`);
+      await p.getByLabel('E-mail').fill(operatorEmail);
+      await p.getByLabel('Password').fill(password);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.locator('cb-activity li.row').first().waitFor();
+      await poll(() => p.locator('cb-activity [data-live]').getAttribute('data-live')).toBe('live');
+      await stack.sql.query(`insert into api.messages (agent_id, session_id, id, role, content) values ('main', 's-main-1', 'edge-live-1', 'user', 'Through the edge')`);
+      await stack.sql.query(`notify clawbase_activity`);
+      await p.locator('cb-activity li.row[data-id="edge-live-1"]').waitFor();
+      await p.getByRole('link', { name: 'Health' }).click();
+      await p.locator('cb-health[data-loaded]').waitFor();
+      await poll(() => p.locator('cb-health cb-chart canvas').count()).toBe(5);
+      expect(await p.locator('cb-health [data-part="postgres"] .badge').textContent()).toBe('up');
+      await shot(p, 'edge-health');
+      expect(errors).toEqual([]);
+      await ctx.close();
+    } finally {
+      await edgeBrowser.close();
+      await edge.stop();
+    }
   });
 });
