@@ -4,6 +4,7 @@
 // reload, memory search, a viewer without write controls, phone width, and no console errors.
 // Screenshots of every panel go to test-output/screenshots/ (kept by CI as artifacts).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -29,13 +30,14 @@ import { openDir, startEdge, testDomain } from './support/nginx.ts';
 import { audience, startTestStack, type TestStack } from './support/stack.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const webDist = path.join(root, 'web', 'dist');
 const shots = path.join(root, 'test-output', 'screenshots');
 const password = 'conductor-test-password';
 const operatorEmail = 'operator@example.com';
 const viewerEmail = 'viewer@example.com';
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** This run's build of the app (not web/dist: a test must not change the checkout's build). */
+let webDist: string;
 let stack: TestStack;
 let server: RunningHttpServer;
 let hub: FeedHub;
@@ -184,7 +186,8 @@ const column = (p: Page, status: string) => p.locator(`cb-tasks section[data-sta
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
   const started = performance.now();
-  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'error' });
+  webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'conductor-web-'));
+  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'error', build: { outDir: webDist, emptyOutDir: true } });
   timings.build_ms = Math.round(performance.now() - started);
   stack = await startTestStack('conductor_browser');
   await seed(stack.sql);
@@ -201,6 +204,7 @@ afterAll(async () => {
   await hub?.close();
   await deps?.db.end();
   await stack?.stop();
+  if (webDist) fs.rmSync(webDist, { recursive: true, force: true });
   if (Object.keys(timings).length) fs.writeFileSync(path.join(root, 'test-output', 'conductor-timings.json'), JSON.stringify(timings, null, 2) + '\n');
 });
 
