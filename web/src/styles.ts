@@ -27,6 +27,8 @@ export const shared = css`
   .muted { color: var(--muted); }
   .mono { font-family: var(--mono); font-size: 0.85rem; }
   .scroll { overflow-x: auto; }
+  /* On a phone a table keeps readable columns and scrolls sideways inside its card. */
+  .scroll table { min-width: 36rem; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: 0.4rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; }
   th { color: var(--muted); font-weight: 600; font-size: 0.8rem; white-space: nowrap; }

@@ -54,7 +54,7 @@ export class CbMemory extends LitElement {
       .hits { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 0.4rem; }
       .hits li { padding: 0.5rem 0.75rem; }
       .why { font-size: 0.8rem; color: var(--muted); }
-      td.key { font-family: var(--mono); font-size: 0.85rem; overflow-wrap: anywhere; }
+      td.key { font-family: var(--mono); font-size: 0.85rem; overflow-wrap: anywhere; min-width: 10rem; }
       button.link { all: unset; cursor: pointer; color: var(--accent); }
       button.link:focus-visible { outline: 2px solid var(--focus); }
     `,
