@@ -1,5 +1,5 @@
 --! Previous: sha1:7a1a63d91f34904edd7cc9361867fec7051301ac
---! Hash: sha1:a805539ae8f5f92961a1e7295883808224ad997e
+--! Hash: sha1:98638152483b656f97a54acbdb50c78a6de9048d
 --! Message: conductor
 
 -- The Conductor dashboard's database side: a keyset cursor on messages (seq, also the live feed's
@@ -80,7 +80,8 @@ create view api.activity_feed with (security_invoker = true) as
   select m.seq, m.agent_id, m.session_id, m.id, m.created_at, m.role, m.channel, m.sender, m.content, m.model,
          m.total_tokens, m.cost_usd, m.is_heartbeat, m.error_message,
          exists (select 1 from api.tool_calls t
-                 where t.agent_id = m.agent_id and t.session_id = m.session_id and t.message_id = m.id) as has_tool_calls,
+                 where t.agent_id = m.agent_id and t.session_id = m.session_id and t.message_id = m.id
+                 limit 1) as has_tool_calls, -- the limit keeps the planner from hashing all of tool_calls per request
          m.tool_error,
          to_tsvector('simple', coalesce(m.content, '')) as fts
   from api.messages m;
