@@ -115,6 +115,8 @@ async function seed(sql: pg.Pool) {
     values ('base', 'succeeded', now() - interval '6 hours', now() - interval '6 hours' + interval '40 s', 734003200, 's3://clawbase-backups/base/2026-12-01', now() - interval '2 hours', 'ok', 14.2, 48),
            ('wal', 'succeeded', now() - interval '1 hour', now() - interval '1 hour', 3670016, 's3://clawbase-backups/wal/000000010000000000000042', null, null, null, null),
            ('base', 'failed', now() - interval '30 hours', now() - interval '30 hours' + interval '3 s', null, null, null, null, null, null)`);
+  // The usage rollup as the collectors leave it after a batch (the worker also folds every minute).
+  await sql.query(`select private.fold_usage()`);
 }
 
 async function startServer() {
@@ -296,7 +298,8 @@ describe('Conductor in Chromium', () => {
     for (const part of ['postgres', 'postgrest', 'worker', 'ollama']) await page.locator(`cb-health [data-part="${part}"]`).waitFor();
     expect(await page.locator('cb-health [data-part="postgres"] .badge').textContent()).toBe('up');
     expect(await page.locator('cb-health [data-part="ollama"] .badge').textContent()).toBe('down');
-    expect(await page.locator('cb-health cb-chart canvas').count()).toBe(5);
+    await page.locator('cb-health[data-loaded]').waitFor();
+    await poll(() => page.locator('cb-health cb-chart canvas').count()).toBe(6); // tokens, errors, latency, cost, connections, uptime
     const alert = page.locator('cb-health [data-alert]');
     expect(await alert.textContent()).toContain('build host disk is 97% full');
     await alert.getByRole('button', { name: 'Acknowledge' }).click();
@@ -505,7 +508,7 @@ describe('Conductor behind the production nginx edge', () => {
       await p.locator('cb-activity li.row[data-id="edge-live-1"]').waitFor();
       await p.getByRole('link', { name: 'Health' }).click();
       await p.locator('cb-health[data-loaded]').waitFor();
-      await poll(() => p.locator('cb-health cb-chart canvas').count()).toBe(5);
+      await poll(() => p.locator('cb-health cb-chart canvas').count()).toBe(6);
       expect(await p.locator('cb-health [data-part="postgres"] .badge').textContent()).toBe('up');
       await shot(p, 'edge-health');
       expect(errors).toEqual([]);

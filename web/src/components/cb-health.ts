@@ -66,6 +66,7 @@ export class CbHealth extends LitElement {
     errors: { state: true },
     busy: { state: true },
     uptime: { state: true },
+    probes: { state: true },
   };
   declare win: WindowKey;
   declare parts: Part[] | undefined;
@@ -76,6 +77,8 @@ export class CbHealth extends LitElement {
   declare errors: Record<string, unknown>;
   declare busy: Set<number>;
   declare uptime: { service: string; all: number; up: number; status: string; checkedAt: string }[];
+  /** Every probe of the 24 h window (a few thousand rows); 7 d has the per-part totals only. */
+  declare probes: { checked_at: string; service: string; status: string }[];
 
   static override styles = [
     shared,
@@ -103,6 +106,7 @@ export class CbHealth extends LitElement {
     this.errors = {};
     this.busy = new Set();
     this.uptime = [];
+    this.probes = [];
   }
 
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -156,6 +160,12 @@ export class CbHealth extends LitElement {
         .then((rows) => (this.checks = rows))
         .catch((e) => (errors.checks = e)),
       this.#loadUptime(since).catch((e) => (errors.checks = e)),
+      (this.win === '24h'
+        ? queryAll<{ checked_at: string; service: string; status: string }>((c, from, to) =>
+            c.from('health_checks').select('checked_at,service,status').gte('checked_at', since.toISOString()).order('checked_at').range(from, to), 1000, 5)
+        : Promise.resolve([]))
+        .then((rows) => (this.probes = rows))
+        .catch((e) => (errors.checks = e)),
       this.#loadAlerts().catch((e) => (errors.alerts = e)),
     ]);
     this.errors = errors;
@@ -286,14 +296,36 @@ export class CbHealth extends LitElement {
       type: 'line', labels: pgChecks.map((c) => connFmt.format(new Date(c.checked_at))),
       datasets: [{ label: 'Connections in use', data: pgChecks.map((c) => Number(c.connections)), color: '#56d4dd' }],
     };
-    return { agents, totals, tokenSpec, errorSpec, latencySpec, costSpec, connSpec, hasConnections: pgChecks.length > 0 };
+    // Uptime per hour and part: the share of its probes in that hour that were not down.
+    const services = [...new Set(this.probes.map((p) => p.service))].sort();
+    const probeHour = (iso: string) => {
+      const d = new Date(iso);
+      d.setUTCMinutes(0, 0, 0);
+      return index.get(d.getTime());
+    };
+    const upCounts = new Map(services.map((sv) => [sv, { up: zeros(), all: zeros() }]));
+    for (const p of this.probes) {
+      const i = probeHour(p.checked_at);
+      if (i === undefined) continue;
+      const u = upCounts.get(p.service)!;
+      u.all[i]!++;
+      if (p.status !== 'down') u.up[i]!++;
+    }
+    const uptimeSpec: ChartSpec = {
+      type: 'line', labels, unit: pct, yMax: 100,
+      datasets: services.map((sv, i) => {
+        const u = upCounts.get(sv)!;
+        return { label: sv, data: u.all.map((n, h) => (n ? (100 * u.up[h]!) / n : null)), color: colorFor(i) };
+      }),
+    };
+    return { agents, totals, tokenSpec, errorSpec, latencySpec, costSpec, connSpec, uptimeSpec, hasConnections: pgChecks.length > 0, hasProbes: services.length > 0 };
   }
 
   #chartCache: { key: unknown[]; value: ReturnType<CbHealth['computeCharts']> } | undefined;
 
   /** The chart specs, recomputed only when their data changes (a new spec redraws every chart). */
   #charts() {
-    const key = [this.usage, this.checks, this.win];
+    const key = [this.usage, this.checks, this.probes, this.win];
     if (!this.#chartCache || this.#chartCache.key.some((k, i) => k !== key[i])) this.#chartCache = { key, value: this.computeCharts() };
     return this.#chartCache.value;
   }
@@ -351,6 +383,11 @@ export class CbHealth extends LitElement {
         <div class="card"><h3>PostgreSQL connections</h3>
           ${errorBox(this.errors.checks)}
           ${c.hasConnections ? html`<cb-chart label="PostgreSQL connections in use" .spec=${c.connSpec}></cb-chart>` : empty('No PostgreSQL probes yet: the worker runs the health check every 5 minutes.')}
+        </div>
+        <div class="card"><h3>Uptime by hour</h3>
+          ${this.win !== '24h'
+            ? empty('The hourly uptime chart covers the last 24 hours; the table beside it covers the 7 days.')
+            : c.hasProbes ? html`<cb-chart label="Share of probes not down per hour, by part" .spec=${c.uptimeSpec}></cb-chart>` : empty('No probes yet: the worker runs the health check every 5 minutes.')}
         </div>
         <div class="card"><h3>Uptime by part</h3>
           ${uptime.length === 0 ? empty('No probes in this window.') : html`
