@@ -9,6 +9,7 @@ import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { sweepCommand } from './sweep.ts';
 import { tokenCommand } from './token.ts';
+import { userCommand } from './user.ts';
 import { workerCommand } from './worker.ts';
 
 export interface Command {
@@ -18,7 +19,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, ingestCommand, functionsCommand, sweepCommand, healthCommand];
+const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, ingestCommand, functionsCommand, sweepCommand, healthCommand, userCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

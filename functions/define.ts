@@ -7,6 +7,11 @@ export interface FunctionContext {
   subpath: string;
   /** Aborted when the client goes away or the server stops: long responses (SSE) end on it. */
   signal: AbortSignal;
+  /**
+   * The client's address: the peer's, or X-Real-IP when the peer is a trusted proxy (loopback or a
+   * private network: nginx in front). Login rate limits count by it.
+   */
+  clientAddress: string;
   log(line: string): void;
 }
 

@@ -1,6 +1,8 @@
 // The functions process: the functions server and, unless turned off, the read-only file server.
 import fs from 'node:fs';
 import type { Config } from '../lib/config.ts';
+import { dashboardDeps } from './dashboard/deps.ts';
+import { webApp } from './dashboard/web-app.ts';
 import { startFileServer } from './file-server.ts';
 import type { RunningHttpServer } from './http-server.ts';
 import { functions } from './registry.ts';
@@ -13,7 +15,8 @@ export interface FunctionsProcess {
 }
 
 export async function startFunctionsProcess(config: Config, log: (line: string) => void): Promise<FunctionsProcess> {
-  const fnServer = await startFunctionsServer({ host: config.functionsHost, port: config.functionsPort, functions, log });
+  // Everything outside /functions/ is the dashboard (web/dist) and its /config.json.
+  const fnServer = await startFunctionsServer({ host: config.functionsHost, port: config.functionsPort, functions, log, fallback: webApp(dashboardDeps) });
   let files: RunningHttpServer | undefined;
   if (config.filesPort !== undefined) {
     try {

@@ -18,6 +18,8 @@ export interface FunctionsServerOptions {
   port: number;
   functions: readonly FunctionDefinition[];
   log: (line: string) => void;
+  /** Answers GET/HEAD requests outside /functions/ (the dashboard and its /config.json); 404 without it. */
+  fallback?: (request: Request) => Response | Promise<Response>;
 }
 
 /** Hop-by-hop headers describe node's connection, not the request a handler sees. */
@@ -65,12 +67,23 @@ async function writeResponse(res: http.ServerResponse, response: Response, head:
   await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), res);
 }
 
-export function createFunctionsHandler(opts: Pick<FunctionsServerOptions, 'functions' | 'log'>, stopping: AbortSignal) {
+/** Loopback and private networks: where a proxy in front of us (nginx) connects from. */
+const trustedProxy = (address: string) =>
+  /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|::ffff:127\.|::ffff:10\.|::ffff:192\.168\.|f[cd][0-9a-f]{2}:)/i.test(address);
+
+export function clientAddress(req: http.IncomingMessage): string {
+  const peer = req.socket.remoteAddress ?? 'unknown';
+  const real = req.headers['x-real-ip'];
+  return trustedProxy(peer) && typeof real === 'string' && /^[0-9a-f.:]{2,45}$/i.test(real.trim()) ? real.trim() : peer;
+}
+
+export function createFunctionsHandler(opts: Pick<FunctionsServerOptions, 'functions' | 'log' | 'fallback'>, stopping: AbortSignal) {
   const byName = checkRegistry(opts.functions);
   const known = [...byName.keys()].join(', ') || 'none';
 
   const route = async (req: http.IncomingMessage, url: URL, signal: AbortSignal): Promise<Response> => {
     if (!url.pathname.startsWith(functionsPrefix)) {
+      if (opts.fallback && (req.method === 'GET' || req.method === 'HEAD')) return opts.fallback(toRequest(req, url, undefined, signal));
       throw new HttpError(404, 'not_found', `Nothing is served at ${url.pathname}.`, `Functions live under ${functionsPrefix}<name>; known: ${known}.`);
     }
     const rest = url.pathname.slice(functionsPrefix.length);
@@ -88,7 +101,7 @@ export function createFunctionsHandler(opts: Pick<FunctionsServerOptions, 'funct
     const request = toRequest(req, url, body, signal);
     const log = (line: string) => opts.log(`[${name}] ${line}`);
     try {
-      return await fn.handle(request, { subpath: slash === -1 ? '' : rest.slice(slash), signal, log });
+      return await fn.handle(request, { subpath: slash === -1 ? '' : rest.slice(slash), signal, clientAddress: clientAddress(req), log });
     } catch (err) {
       if (err instanceof HttpError) throw err;
       log(`failed: ${(err as Error).stack ?? String(err)}`);

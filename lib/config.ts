@@ -43,6 +43,12 @@ export interface Config {
   functionsPort: number;
   /** Port of the embedded read-only file server; undefined when turned off (nginx serves files). */
   filesPort: number | undefined;
+  /** The dashboard's PostgREST URL as the browser reaches it (GET /config.json); undefined: derived from each request. */
+  publicRestUrl: string | undefined;
+  /** The functions server's URL as the browser reaches it; undefined: the origin the request came to. */
+  publicFunctionsUrl: string | undefined;
+  /** The built dashboard the functions server serves (npm run build:web); undefined: web/dist of this checkout. */
+  webDist: string | undefined;
   /** The OpenClaw Gateway's WebSocket URL. */
   gatewayUrl: string;
   /** Gateway token; the Gateway observer is off without it. */
@@ -222,6 +228,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionsHost,
     functionsPort,
     filesPort,
+    publicRestUrl: httpUrl(env, 'CLAWBASE_PUBLIC_REST_URL', 'https://conductor.example.com/rest'),
+    publicFunctionsUrl: httpUrl(env, 'CLAWBASE_PUBLIC_FUNCTIONS_URL', 'https://conductor.example.com'),
+    webDist: env.CLAWBASE_WEB_DIST ? home_(env.CLAWBASE_WEB_DIST) : undefined,
     gatewayUrl,
     gatewayToken: env.OPENCLAW_GATEWAY_TOKEN || undefined,
     ingest: {

@@ -38,7 +38,7 @@ const executable: Record<string, string[]> = {
   ],
 };
 executable.viewer = executable.agent!.filter((f) => f !== 'api.memory_get(text)');
-executable.operator = [...executable.viewer, 'api.restore_session(text,text)'];
+executable.operator = [...executable.viewer, 'api.restore_session(text,text)', 'api.run_cron_job(text)', 'api.move_task(bigint,text,bigint,bigint)'];
 
 describe('security lints', () => {
   it('anon is granted nothing in api or private', async () => {

@@ -192,6 +192,8 @@ export class BatchWriter {
     // INCLUDING STORAGE keeps the no-compression setting; the indexes (and any GIN) are not copied.
     await client.query(`create temp table if not exists messages_stage (like api.messages including defaults including storage) on commit delete rows`);
     await client.query(`create temp table if not exists tool_calls_stage (like api.tool_calls including defaults including storage) on commit delete rows`);
+    // seq is an identity column of api.messages (assigned on insert); LIKE copies its NOT NULL but not the identity.
+    await client.query(`alter table pg_temp.messages_stage drop column if exists seq`);
     this.staged = true;
   }
 
@@ -251,6 +253,8 @@ export class BatchWriter {
       await client.query('commit');
       const result = { messages, toolCalls, errors: batch.errors.length, committedAt: Date.now() };
       batch.onCommitted?.(result);
+      // Fold the usage the triggers recorded into the hourly rollup (skipped when the other writer is folding).
+      if (messages || toolCalls) await client.query('select private.fold_usage()').catch((err: Error) => this.opts.log(`ingest: folding usage failed (${err.message}); the worker folds it within a minute`));
       return result;
     } catch (err) {
       await client.query('rollback').catch(() => {});

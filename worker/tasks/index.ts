@@ -3,6 +3,7 @@ import type { TaskList } from 'graphile-worker';
 import type { WorkerContext } from '../context.ts';
 import { deliverWebhooksTask } from './deliver-webhooks.ts';
 import { embedPendingTask } from './embed-pending.ts';
+import { foldUsage } from './fold-usage.ts';
 import { healthCheckTask } from './health-check.ts';
 import { maintenanceStepTask } from './maintenance-step.ts';
 import { maintenanceSweep } from './maintenance-sweep.ts';
@@ -20,5 +21,6 @@ export function makeTaskList(ctx: WorkerContext): TaskList {
     embed_pending: embedPendingTask(ctx),
     summarise_sessions: summariseSessionsTask(ctx),
     sync_workspace_memory: syncWorkspaceMemoryTask(ctx),
+    fold_usage: foldUsage,
   };
 }
