@@ -140,7 +140,10 @@ describe('outbox and webhooks', () => {
     expect(got[1]!.json.data).toMatchObject({ title: 'water the garden', status: 'in_progress', previous_status: 'backlog' });
     for (const h of got) expect(h.headers['x-clawbase-signature']).toBe(signature(hookSecret, h.body));
     expect(n8n.received.some((h) => JSON.stringify(h.json).includes('never happened'))).toBe(false);
-    const { rows: log } = await sql(`select status, attempts, response_status from api.webhook_deliveries where url = $1`, [n8n.url]);
+    // The receiver answers before the worker records the delivery: wait for the log, then check it.
+    const deliveryLog = async () => (await sql(`select status, attempts, response_status from api.webhook_deliveries where url = $1 order by id`, [n8n.url])).rows;
+    await waitFor(async () => (await deliveryLog()).every((d) => d.status !== 'pending'), 10_000, 'both deliveries recorded');
+    const log = await deliveryLog();
     expect(log).toEqual([{ status: 'delivered', attempts: 1, response_status: 204 }, { status: 'delivered', attempts: 1, response_status: 204 }]);
   }, 40_000);
 
