@@ -49,8 +49,10 @@ export interface BaseManifest {
 
 export interface BaseBackupOptions {
   store: BackupStore;
-  /** A connection allowed to run pg_backup_start/stop (superuser or granted). */
-  databaseUrl: string;
+  /** A login allowed to run pg_backup_start/stop (superuser, or `worker` by migration 000016)… */
+  databaseUrl?: string;
+  /** …or a session to use (held for the whole backup; graphile-worker's withPgClient). */
+  session?: pg.ClientBase;
   dataDir: string;
   walArchiveDir: string;
   tmpDir: string;
@@ -95,9 +97,10 @@ export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBacku
   const dir = baseDir(store, id, startedAt);
   fs.mkdirSync(opts.tmpDir, { recursive: true });
   const tmpFile = path.join(opts.tmpDir, `base-${id}-${process.pid}.tar.gz.enc`);
-  const db = new pg.Client({ connectionString: opts.databaseUrl });
+  const own = opts.session ? undefined : new pg.Client({ connectionString: opts.databaseUrl });
+  const db: pg.ClientBase = opts.session ?? own!;
   try {
-    await db.connect();
+    await own?.connect();
     const label = `clawbase base ${id} ${startedAt.toISOString()}`;
     const start = await db.query<{ lsn: string; file: string }>(
       `select lsn::text, pg_walfile_name(lsn) as file from pg_backup_start($1, fast => true) as lsn`,
@@ -156,11 +159,12 @@ export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBacku
     }
     return { id, manifest, manifestKey, seconds };
   } catch (err) {
-    // A backup left started would block none (non-exclusive), but say why it failed.
+    // A pooled session must not stay in backup mode (the next pg_backup_start there would fail).
+    if (opts.session) await db.query('select pg_backup_stop(false)').catch(() => {});
     if (opts.record) await opts.record.query(`update api.backups set status = 'failed', finished_at = now(), error = $2 where id = $1`, [id, (err as Error).message]).catch(() => {});
     throw err;
   } finally {
-    await db.end().catch(() => {});
+    await own?.end().catch(() => {});
     fs.rmSync(tmpFile, { force: true });
   }
 }

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { BackupKey } from './crypto.ts';
+import type { BackupConfig, S3Settings } from '../../lib/config.ts';
+import { makeS3Client } from '../../lib/s3.ts';
+import { parseBackupKey, type BackupKey } from './crypto.ts';
 
 export interface BackupStore {
   client: S3Client;
@@ -92,4 +94,10 @@ export async function deleteKeys(store: BackupStore, keys: string[]): Promise<vo
   for (let i = 0; i < keys.length; i += 1000) {
     await store.client.send(new DeleteObjectsCommand({ Bucket: store.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }));
   }
+}
+
+/** The backup bucket from the configuration; undefined when S3_BUCKET_BACKUPS is not set. */
+export function openBackupStore(backups: BackupConfig, s3: S3Settings): BackupStore | undefined {
+  if (!backups.bucket || !backups.encryptionKey) return undefined;
+  return { client: makeS3Client(s3), bucket: backups.bucket, prefix: backups.prefix, key: parseBackupKey(backups.encryptionKey) };
 }

@@ -1,6 +1,10 @@
 // The worker's task list: one task per file, named as the crontab and add_job calls name them.
 import type { TaskList } from 'graphile-worker';
 import type { WorkerContext } from '../context.ts';
+import { backupBaseTask } from './backup-base.ts';
+import { backupDrillTask } from './backup-drill.ts';
+import { backupWalTask } from './backup-wal.ts';
+import { backupWorkspaceTask } from './backup-workspace.ts';
 import { deliverWebhooksTask } from './deliver-webhooks.ts';
 import { embedPendingTask } from './embed-pending.ts';
 import { healthCheckTask } from './health-check.ts';
@@ -20,5 +24,9 @@ export function makeTaskList(ctx: WorkerContext): TaskList {
     embed_pending: embedPendingTask(ctx),
     summarise_sessions: summariseSessionsTask(ctx),
     sync_workspace_memory: syncWorkspaceMemoryTask(ctx),
+    backup_wal: backupWalTask(ctx),
+    backup_base: backupBaseTask(ctx),
+    backup_workspace: backupWorkspaceTask(ctx),
+    backup_drill: backupDrillTask(ctx),
   };
 }

@@ -1,0 +1,111 @@
+// The daily restore drill: the newest backup restored into a scratch instance on a random loopback
+// port, checked (amcheck on every btree index, row counts), timed (RTO), its recovery point
+// measured (RPO), recorded on the backup's row, then thrown away.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { freeLoopbackPort, prepareRestore, startRestored } from './restore.ts';
+import type { BackupStore } from './store.ts';
+import { postgresOwner } from './wal.ts';
+
+export interface DrillOptions {
+  store: BackupStore;
+  /** Scratch space; the drill's folder under it is removed afterwards. */
+  tmpDir: string;
+  /** The database inside the cluster to check (the application database). */
+  database: string;
+  localArchiveDir?: string;
+  /** Where the result is recorded (api.backups of the base backup used). */
+  record?: pg.ClientBase | pg.Pool;
+  progress?: (line: string) => void;
+}
+
+export interface DrillResult {
+  backupId: number;
+  restoreSeconds: number;
+  rpoSeconds: number | null;
+  indexesChecked: number;
+  tables: Record<string, number>;
+  ok: boolean;
+  error?: string;
+  skipped: Array<{ id: number; error: string }>;
+}
+
+/** Lets the drill's own connection in over a private Unix socket, without knowing any password. */
+function allowLocalSocket(dataDir: string, socketDir: string): void {
+  const hba = path.join(dataDir, 'pg_hba.conf');
+  fs.writeFileSync(hba, `# clawbase restore drill: its own socket only\nlocal all all trust\n${fs.readFileSync(hba, 'utf8')}`);
+  fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+  const owner = postgresOwner();
+  if (owner) fs.chownSync(socketDir, owner.uid, owner.gid);
+}
+
+export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
+  const say = opts.progress ?? (() => {});
+  const startedAt = new Date();
+  const t0 = performance.now();
+  fs.mkdirSync(opts.tmpDir, { recursive: true });
+  const root = fs.mkdtempSync(path.join(opts.tmpDir, 'drill-'));
+  fs.chmodSync(root, 0o711);
+  const dataDir = path.join(root, 'pg');
+  const socketDir = path.join(root, 'socket');
+  let server: Awaited<ReturnType<typeof startRestored>>['server'] | undefined;
+  let backupId = 0;
+  try {
+    const prepared = await prepareRestore({ store: opts.store, targetDir: dataDir, tmpDir: path.join(root, 'tmp'), localArchiveDir: opts.localArchiveDir, progress: say });
+    backupId = prepared.manifest.id;
+    allowLocalSocket(dataDir, socketDir);
+    const port = await freeLoopbackPort();
+    const started = await startRestored({
+      dataDir,
+      walDir: prepared.walDir,
+      port,
+      superuserPassword: 'unused-by-the-drill',
+      logFile: path.join(root, 'postgres.log'),
+      // The scratch copy must never archive into the production archive.
+      settings: { archive_mode: 'off', unix_socket_directories: socketDir, shared_buffers: '64MB', max_connections: 10 },
+    });
+    server = started.server;
+    const db = new pg.Client({ host: socketDir, port, user: 'postgres', database: opts.database });
+    await db.connect();
+    const restoreSeconds = (performance.now() - t0) / 1000;
+    say(`drill: backup ${backupId} usable after ${restoreSeconds.toFixed(1)} s`);
+    try {
+      await db.query('create extension if not exists amcheck');
+      const { rows: indexes } = await db.query<{ oid: number; name: string }>(
+        `select c.oid, c.oid::regclass::text as name from pg_index i join pg_class c on c.oid = i.indexrelid join pg_am a on a.oid = c.relam
+         where a.amname = 'btree' and i.indisvalid and i.indisready and c.relpersistence <> 't'`,
+      );
+      for (const ix of indexes) await db.query('select bt_index_check($1::regclass)', [ix.oid]);
+      const { rows: tables } = await db.query<{ name: string }>(
+        `select format('%I.%I', n.nspname, c.relname) as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' order by 1`,
+      );
+      const counts: Record<string, number> = {};
+      for (const t of tables) counts[t.name] = Number((await db.query(`select count(*) as n from ${t.name}`)).rows[0].n);
+      const rpoSeconds = started.replayedTo ? Math.max(0, (startedAt.getTime() - started.replayedTo.getTime()) / 1000) : null;
+      const result: DrillResult = { backupId, restoreSeconds, rpoSeconds, indexesChecked: indexes.length, tables: counts, ok: true, skipped: prepared.skipped };
+      await record(opts, result);
+      return result;
+    } finally {
+      await db.end().catch(() => {});
+    }
+  } catch (err) {
+    const result: DrillResult = { backupId, restoreSeconds: (performance.now() - t0) / 1000, rpoSeconds: null, indexesChecked: 0, tables: {}, ok: false, error: (err as Error).message, skipped: [] };
+    if (backupId) await record(opts, result);
+    throw err;
+  } finally {
+    await server?.stop().catch(() => {});
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function record(opts: DrillOptions, r: DrillResult): Promise<void> {
+  if (!opts.record) return;
+  await opts.record.query(
+    `update api.backups set verified_at = now(), verify_status = $2, restore_seconds = $3, rpo_seconds = $4, error = $5,
+            details = details || jsonb_build_object('drill', $6::jsonb) where id = $1 and kind = 'base'`,
+    [r.backupId, r.ok ? 'ok' : 'failed', r.restoreSeconds, r.rpoSeconds, r.error ?? null,
+     { at: new Date().toISOString(), indexes_checked: r.indexesChecked, tables: Object.keys(r.tables).length, rows: Object.values(r.tables).reduce((a, b) => a + b, 0), skipped: r.skipped }],
+  );
+}
