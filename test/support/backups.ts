@@ -80,7 +80,8 @@ export async function startSource(label: string): Promise<SourceCluster> {
     },
     async close() {
       await c.server.stop().catch(() => {});
-      fs.rmSync(root, { recursive: true, force: true });
+      // CLAWBASE_KEEP_TEST_DIRS=1 keeps logs and folders for a post-mortem.
+      if (!process.env.CLAWBASE_KEEP_TEST_DIRS) fs.rmSync(root, { recursive: true, force: true });
     },
   };
   c.url = c.server.url('postgres');

@@ -61,9 +61,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       walDir: prepared.walDir,
       port,
       superuserPassword: 'unused-by-the-drill',
+      connect: { host: socketDir, port, user: 'postgres', database: 'postgres' },
       logFile: path.join(root, 'postgres.log'),
       // The scratch copy must never archive into the production archive.
-      settings: { archive_mode: 'off', unix_socket_directories: socketDir, shared_buffers: '64MB', max_connections: 10 },
+      settings: { archive_mode: 'off', hot_standby: 'off', unix_socket_directories: socketDir, shared_buffers: '64MB', max_connections: 10 },
     });
     server = started.server;
     const db = new pg.Client({ host: socketDir, port, user: 'postgres', database: opts.database });
@@ -91,6 +92,13 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       await db.end().catch(() => {});
     }
   } catch (err) {
+    // Keep the scratch server's log: the reason a restore failed is usually only there.
+    const log = path.join(root, 'postgres.log');
+    if (fs.existsSync(log)) {
+      const kept = path.join(opts.tmpDir, `${path.basename(root)}-failed.log`);
+      fs.copyFileSync(log, kept);
+      (err as Error).message += ` (scratch server log kept at ${kept})`;
+    }
     const result: DrillResult = { backupId, restoreSeconds: (performance.now() - t0) / 1000, rpoSeconds: null, indexesChecked: 0, tables: {}, ok: false, error: (err as Error).message, skipped: [] };
     if (backupId) await record(opts, result);
     throw err;

@@ -81,10 +81,13 @@ export async function snapshotWorkspace(repo: ResticRepo, workspace: string, kee
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find((m) => m.message_type === 'summary');
   if (!summary) throw new ResticError('restic backup printed no summary');
+  // restic 0.14 prints the short id only: record the full one.
+  const short = String(summary.snapshot_id);
+  const full = (await listSnapshots(repo)).find((s) => s.short_id === short || s.id.startsWith(short))?.id ?? short;
   await restic(repo, ['check', '--read-data-subset', '1/5']);
   const removed = await applyRetention(repo, keepDays);
   return {
-    snapshotId: String(summary.snapshot_id),
+    snapshotId: full,
     dataAdded: Number(summary.data_added ?? 0),
     totalBytes: Number(summary.total_bytes_processed ?? 0),
     filesNew: Number(summary.files_new ?? 0),
@@ -116,7 +119,14 @@ export async function restoreWorkspace(repo: ResticRepo, target: string, at?: Da
   const snaps = (await listSnapshots(repo)).filter((s) => !at || new Date(s.time) <= at);
   const snap = snaps.at(-1);
   if (!snap) throw new ResticError(`no workspace snapshot${at ? ` taken before ${at.toISOString()}` : ''} in ${repo.repository}`);
-  fs.mkdirSync(target, { recursive: true });
-  await restic(repo, ['restore', `${snap.id}:${snap.paths[0]}`, '--target', target]);
+  if (fs.existsSync(target) && fs.readdirSync(target).length) throw new ResticError(`${target} is not empty: restore into a new folder, or move it aside first.`);
+  // restic 0.14 restores under the full original path: unpack beside the target, then move.
+  const staging = `${target.replace(/\/+$/, '')}.restic-staging`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  await restic(repo, ['restore', snap.id, '--target', staging]);
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.renameSync(path.join(staging, snap.paths[0]!), target);
+  fs.rmSync(staging, { recursive: true, force: true });
   return snap;
 }

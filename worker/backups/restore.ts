@@ -176,9 +176,11 @@ export async function startRestored(o: {
   superuserPassword: string;
   logFile: string;
   settings?: Record<string, string | number>;
+  /** How to connect (default: TCP as postgres with superuserPassword). */
+  connect?: pg.ClientConfig;
 }): Promise<StartedRestore> {
   const server = await startEmbeddedPostgres({ dataDir: o.dataDir, port: o.port, superuserPassword: o.superuserPassword, logFile: o.logFile, settings: o.settings });
-  const db = new pg.Client({ connectionString: server.url('postgres') });
+  const db = new pg.Client(o.connect ?? { connectionString: server.url('postgres') });
   try {
     await db.connect();
     const { rows } = await db.query<{ ts: Date | null; lsn: string | null }>(`select pg_last_xact_replay_timestamp() as ts, pg_last_wal_replay_lsn()::text as lsn`);
