@@ -24,6 +24,8 @@ export interface DrillResult {
   backupId: number;
   restoreSeconds: number;
   rpoSeconds: number | null;
+  /** The last commit the restore replayed (its recovery point). */
+  replayedTo: Date | null;
   indexesChecked: number;
   tables: Record<string, number>;
   ok: boolean;
@@ -85,7 +87,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       const counts: Record<string, number> = {};
       for (const t of tables) counts[t.name] = Number((await db.query(`select count(*) as n from ${t.name}`)).rows[0].n);
       const rpoSeconds = started.replayedTo ? Math.max(0, (startedAt.getTime() - started.replayedTo.getTime()) / 1000) : null;
-      const result: DrillResult = { backupId, restoreSeconds, rpoSeconds, indexesChecked: indexes.length, tables: counts, ok: true, skipped: prepared.skipped };
+      const result: DrillResult = { backupId, restoreSeconds, rpoSeconds, replayedTo: started.replayedTo, indexesChecked: indexes.length, tables: counts, ok: true, skipped: prepared.skipped };
       await record(opts, result);
       return result;
     } finally {
@@ -99,7 +101,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       fs.copyFileSync(log, kept);
       (err as Error).message += ` (scratch server log kept at ${kept})`;
     }
-    const result: DrillResult = { backupId, restoreSeconds: (performance.now() - t0) / 1000, rpoSeconds: null, indexesChecked: 0, tables: {}, ok: false, error: (err as Error).message, skipped: [] };
+    const result: DrillResult = { backupId, restoreSeconds: (performance.now() - t0) / 1000, rpoSeconds: null, replayedTo: null, indexesChecked: 0, tables: {}, ok: false, error: (err as Error).message, skipped: [] };
     if (backupId) await record(opts, result);
     throw err;
   } finally {
