@@ -6,9 +6,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
 import pg from 'pg';
 import { encryptBuffer, encryptStream } from './crypto.ts';
+import { parallelGzip } from './parallel-gzip.ts';
 import { putVerified, storeUrl, type BackupStore } from './store.ts';
 import { shipWal } from './wal.ts';
 
@@ -66,6 +66,8 @@ export interface BaseBackupResult {
   manifest: BaseManifest;
   manifestKey: string;
   seconds: number;
+  /** Seconds per phase: start (checkpoint), copy (tar+gzip+encrypt), stop, ship (WAL), upload. */
+  phases: Record<string, number>;
 }
 
 export const baseDir = (store: BackupStore, id: number, startedAt: Date) =>
@@ -82,6 +84,18 @@ function tarDataDir(dataDir: string) {
     child.on('close', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`tar of ${dataDir} failed (exit ${code}): ${stderr.trim()}`)))),
   );
   return { stdout: child.stdout, done };
+}
+
+/** Waits until the archiver has archived `file` (the backup's last segment). */
+async function waitArchived(db: pg.ClientBase, file: string, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await db.query<{ last: string | null; failed: string | null }>(`select last_archived_wal as last, last_failed_wal as failed from pg_stat_archiver`);
+    const last = rows[0]?.last ?? '';
+    if (/^[0-9A-F]{24}$/.test(last.slice(0, 24)) && last.slice(0, 24) >= file) return;
+    if (Date.now() > deadline) throw new Error(`WAL segment ${file} was not archived within ${timeoutMs / 1000} s (last archived ${last || 'none'}, last failed ${rows[0]?.failed ?? 'none'}): check archive_mode/archive_library and the PostgreSQL log`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBackupResult> {
@@ -101,11 +115,21 @@ export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBacku
   const db: pg.ClientBase = opts.session ?? own!;
   try {
     await own?.connect();
+    const mode = (await db.query<{ m: string }>(`select current_setting('archive_mode') as m`)).rows[0]!.m;
+    if (mode === 'off') throw new Error('archive_mode is off: a base backup without the WAL after it cannot be restored. Set S3_BUCKET_BACKUPS (the embedded PostgreSQL then archives), or for an external server archive_mode=on with archive_library=basic_archive into CLAWBASE_WAL_ARCHIVE_DIR.');
     const label = `clawbase base ${id} ${startedAt.toISOString()}`;
+    const phases: Record<string, number> = {};
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const now = performance.now();
+      phases[name] = Number(((now - mark) / 1000).toFixed(2));
+      mark = now;
+    };
     const start = await db.query<{ lsn: string; file: string }>(
       `select lsn::text, pg_walfile_name(lsn) as file from pg_backup_start($1, fast => true) as lsn`,
       [label],
     );
+    phase('start');
     say(`backup ${id}: started at WAL ${start.rows[0]!.lsn}, copying ${opts.dataDir}`);
     const tar = tarDataDir(opts.dataDir);
     let rawBytes = 0;
@@ -118,16 +142,21 @@ export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBacku
       sha.update(c);
       size += c.length;
     });
-    await Promise.all([pipeline(tar.stdout, zlib.createGzip({ level: 1 }), encrypt, out), tar.done]);
+    await Promise.all([pipeline(tar.stdout, parallelGzip({ level: 1 }), encrypt, out), tar.done]);
+    phase('copy');
     const stop = await db.query<{ lsn: string; labelfile: string; spcmapfile: string; file: string }>(
-      `select lsn::text, labelfile, spcmapfile, pg_walfile_name(lsn) as file from pg_backup_stop(wait_for_archive => true)`,
+      `select lsn::text, labelfile, spcmapfile, pg_walfile_name(lsn) as file from pg_backup_stop(wait_for_archive => false)`,
     );
-    const stoppedAt = new Date();
     const s = stop.rows[0]!;
+    // pg_backup_stop's own wait polls once a second: wait for the archiver here instead.
+    await waitArchived(db, s.file);
+    const stoppedAt = new Date();
+    phase('stop');
     say(`backup ${id}: copied ${(rawBytes / 1048576).toFixed(1)} MiB → ${(size / 1048576).toFixed(1)} MiB; stopped at WAL ${s.lsn}`);
     // pg_backup_stop waited for the local archive only: the segments the backup needs must reach S3 too.
     const shipped = await shipWal(store, opts.walArchiveDir);
     if (shipped.error) throw new Error(`the WAL this backup needs could not be shipped: ${shipped.error}`);
+    phase('ship');
     const data = await putVerified(store, `${dir}/data.tar.gz.enc`, { file: tmpFile });
     const manifest: BaseManifest = {
       id,
@@ -146,6 +175,7 @@ export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBacku
     };
     const manifestKey = `${dir}/manifest.json.enc`;
     await putVerified(store, manifestKey, encryptBuffer(store.key, Buffer.from(JSON.stringify(manifest))));
+    phase('upload');
     const seconds = (performance.now() - t0) / 1000;
     say(`backup ${id}: uploaded and verified in ${seconds.toFixed(1)} s`);
     if (opts.record) {
@@ -154,10 +184,10 @@ export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBacku
                 wal_start = $6, wal_end = $7, details = $8 where id = $1`,
         [id, stoppedAt, data.size, data.sha256, storeUrl(store, dir), manifest.walStart, manifest.walEnd,
          { label, raw_bytes: rawBytes, start_wal_file: manifest.startWalFile, stop_wal_file: manifest.stopWalFile, timeline: manifest.timeline,
-           mib_per_s: Number((rawBytes / 1048576 / seconds).toFixed(1)), backup_label: s.labelfile, upload_verified: true }],
+           mib_per_s: Number((rawBytes / 1048576 / seconds).toFixed(1)), phases, backup_label: s.labelfile, upload_verified: true }],
       );
     }
-    return { id, manifest, manifestKey, seconds };
+    return { id, manifest, manifestKey, seconds, phases };
   } catch (err) {
     // A pooled session must not stay in backup mode (the next pg_backup_start there would fail).
     if (opts.session) await db.query('select pg_backup_stop(false)').catch(() => {});
