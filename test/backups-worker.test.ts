@@ -13,6 +13,7 @@ import { migrateDatabase } from '../db/migrate.ts';
 import { loadConfig } from '../lib/config.ts';
 import { withDatabase } from '../lib/database-urls.ts';
 import { pruneBaseBackups } from '../worker/backups/retention.ts';
+import { evaluateHealthRules } from '../worker/health/alerts.ts';
 import { restoreWorkspace } from '../worker/backups/restic.ts';
 import { freeLoopbackPort, prepareRestore, startRestored } from '../worker/backups/restore.ts';
 import { listKeys } from '../worker/backups/store.ts';
@@ -122,9 +123,14 @@ describe('backup jobs in the worker', () => {
         await owner.query(`insert into public.ledger values ($1, 'during the outage')`, [100 + i]);
         closed.push(await source.switchAndArchive());
       }
-      const down = await runJob('backup_wal');
-      expect(down.status).toBe('failed');
-      expect(down.error).toMatch(/kept in .*shipped when the bucket is reachable/);
+      for (let i = 0; i < 3; i++) {
+        const down = await runJob('backup_wal');
+        expect(down.status).toBe('failed');
+        expect(down.error).toMatch(/kept in .*shipped when the bucket is reachable/);
+      }
+      // Three failed runs in a row open backup_failed for the WAL.
+      const firing = await evaluateHealthRules(owner, [], ctx.maintenance);
+      expect(firing).toContainEqual(expect.objectContaining({ rule: 'backup_failed', subject: 'wal' }));
       const local = fs.readdirSync(source.archiveDir);
       for (const f of closed) expect(local).toContain(f);
     } finally {
@@ -132,6 +138,7 @@ describe('backup jobs in the worker', () => {
     }
     const up = await runJob('backup_wal');
     expect(up.status).toBe('succeeded');
+    expect(await evaluateHealthRules(owner, [], ctx.maintenance)).not.toContainEqual(expect.objectContaining({ rule: 'backup_failed', subject: 'wal' }));
     expect(fs.readdirSync(source.archiveDir).filter((f) => /^[0-9A-F]{24}$/.test(f))).toEqual([]);
     const segments = (await listKeys(testStore(s3, bucket, key, prefix), 'wal/'))
       .map((k) => path.basename(k.key).replace('.gz.enc', ''))
@@ -165,6 +172,9 @@ describe('backup jobs in the worker', () => {
     expect(rows[0].restore_seconds).toBeGreaterThan(0);
     expect(rows[0].rpo_seconds).not.toBeNull();
     expect(rows[0].details.drill.indexes_checked).toBeGreaterThan(50);
+    // The newest audit rows of the copy equal the source's, row for row.
+    expect(rows[0].details.drill.sample).toMatchObject({ table: 'api.audit_log', match: true });
+    expect(rows[0].details.drill.sample.restored.n).toBeGreaterThan(0);
     expect(fs.readdirSync(path.join(source.tmpDir, 'backups')).filter((d) => d.startsWith('drill-'))).toEqual([]);
     const status = await owner.query(`select kind, verify_status, restore_seconds from api.backup_status where kind = 'base'`);
     expect(status.rows[0].verify_status).toBe('ok');
@@ -221,6 +231,11 @@ describe('retention', () => {
       await catalog.query(`update api.backups set started_at = $2 where id = $1`, [fresh, days(400)]);
       r = await pruneBaseBackups(catalog, store, 30);
       expect(r.pruned).toEqual([]);
+
+      // A drill that finds the newest checked backup unusable opens backup_failed.
+      await catalog.query(`update api.backups set verify_status = 'failed', verified_at = now(), error = 'amcheck: index corrupted' where id = $1`, [fresh]);
+      const firing = await evaluateHealthRules(catalog, [], loadConfig({}).maintenance);
+      expect(firing).toContainEqual(expect.objectContaining({ rule: 'backup_failed', subject: 'drill', message: expect.stringContaining('amcheck: index corrupted') }));
     } finally {
       await catalog.end();
     }

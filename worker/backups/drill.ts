@@ -31,6 +31,34 @@ export interface DrillResult {
   ok: boolean;
   error?: string;
   skipped: Array<{ id: number; error: string }>;
+  /** The newest 1,000 audit-log rows the copy holds, compared with the source row for row. */
+  sample?: SampleCheck;
+}
+
+export interface SampleCheck {
+  table: string;
+  from: number;
+  to: number;
+  restored: { n: number; md5: string | null };
+  source: { n: number; md5: string | null };
+  match: boolean;
+}
+
+/**
+ * api.audit_log is append-only: the rows the restored copy has must be in the source unchanged.
+ * Compares count and an md5 over the newest 1,000 of them (ids up to the copy's newest).
+ */
+async function compareSample(restored: pg.ClientBase, source: pg.ClientBase | pg.Pool): Promise<SampleCheck | undefined> {
+  const exists = await restored.query(`select to_regclass('api.audit_log') is not null as ok`);
+  if (!exists.rows[0].ok) return undefined;
+  const { rows } = await restored.query<{ max: string | null }>(`select max(id)::text as max from api.audit_log`);
+  if (!rows[0]!.max) return undefined;
+  const to = Number(rows[0]!.max);
+  const from = Math.max(1, to - 999);
+  const q = `select count(*)::int as n, md5(string_agg(t::text, '|' order by t.id)) as md5 from api.audit_log t where t.id between $1 and $2`;
+  const r = (await restored.query<{ n: number; md5: string | null }>(q, [from, to])).rows[0]!;
+  const s = (await source.query<{ n: number; md5: string | null }>(q, [from, to])).rows[0]!;
+  return { table: 'api.audit_log', from, to, restored: r, source: s, match: r.n === s.n && r.md5 === s.md5 };
 }
 
 /** Lets the drill's own connection in over a private Unix socket, without knowing any password. */
@@ -86,8 +114,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       );
       const counts: Record<string, number> = {};
       for (const t of tables) counts[t.name] = Number((await db.query(`select count(*) as n from ${t.name}`)).rows[0].n);
+      const sample = opts.record ? await compareSample(db, opts.record) : undefined;
+      if (sample && !sample.match) {
+        throw new Error(`sample check failed: ${sample.table} ids ${sample.from}–${sample.to} differ between the restored copy (${sample.restored.n} rows, md5 ${sample.restored.md5}) and the source (${sample.source.n} rows, md5 ${sample.source.md5})`);
+      }
       const rpoSeconds = started.replayedTo ? Math.max(0, (startedAt.getTime() - started.replayedTo.getTime()) / 1000) : null;
-      const result: DrillResult = { backupId, restoreSeconds, rpoSeconds, replayedTo: started.replayedTo, indexesChecked: indexes.length, tables: counts, ok: true, skipped: prepared.skipped };
+      const result: DrillResult = { backupId, restoreSeconds, rpoSeconds, replayedTo: started.replayedTo, indexesChecked: indexes.length, tables: counts, ok: true, skipped: prepared.skipped, sample };
       await record(opts, result);
       return result;
     } finally {
@@ -116,6 +148,6 @@ async function record(opts: DrillOptions, r: DrillResult): Promise<void> {
     `update api.backups set verified_at = now(), verify_status = $2, restore_seconds = $3, rpo_seconds = $4, error = $5,
             details = details || jsonb_build_object('drill', $6::jsonb) where id = $1 and kind = 'base'`,
     [r.backupId, r.ok ? 'ok' : 'failed', r.restoreSeconds, r.rpoSeconds, r.error ?? null,
-     { at: new Date().toISOString(), indexes_checked: r.indexesChecked, tables: Object.keys(r.tables).length, rows: Object.values(r.tables).reduce((a, b) => a + b, 0), skipped: r.skipped }],
+     { at: new Date().toISOString(), indexes_checked: r.indexesChecked, sample: r.sample ?? null, tables: Object.keys(r.tables).length, rows: Object.values(r.tables).reduce((a, b) => a + b, 0), skipped: r.skipped }],
   );
 }

@@ -59,11 +59,17 @@ function chownTree(dir: string): void {
 }
 
 async function untar(store: BackupStore, file: string, targetDir: string, what: string): Promise<void> {
-  const child = spawn('tar', ['-C', targetDir, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  // --ignore-zeros: read to the end, so tar never exits (closing its stdin) before the stream is done.
+  const child = spawn('tar', ['-C', targetDir, '--ignore-zeros', '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await pipeline(fs.createReadStream(file), decryptStream(store.key, what), zlib.createGunzip(), child.stdin);
+  try {
+    await pipeline(fs.createReadStream(file), decryptStream(store.key, what), zlib.createGunzip(), child.stdin);
+  } catch (err) {
+    child.kill();
+    throw new RestoreError(`unpacking ${what} failed: ${(err as Error).message}${stderr ? ` (tar: ${stderr.trim()})` : ''}`, { cause: err });
+  }
   const code = await exited;
   if (code !== 0) throw new RestoreError(`unpacking ${what} failed (tar exit ${code}): ${stderr.trim()}`);
 }
@@ -87,7 +93,9 @@ export async function prepareRestore(opts: RestoreOptions): Promise<PreparedRest
     const tmp = path.join(opts.tmpDir, `restore-${m.id}-${process.pid}.tar.gz.enc`);
     try {
       say(`backup ${m.id} (${m.stoppedAt}): downloading ${(m.data.size / 1048576).toFixed(1)} MiB`);
-      const sha = await getToFile(store, m.data.key, tmp);
+      const sha = await getToFile(store, m.data.key, tmp).catch((err: Error) => {
+        throw new RestoreError(`backup ${m.id}: downloading ${m.data.key} failed: ${err.message}`, { cause: err });
+      });
       if (sha !== m.data.sha256) throw new RestoreError(`backup ${m.id}: ${m.data.key} is corrupted (SHA-256 ${sha.slice(0, 16)}…, expected ${m.data.sha256.slice(0, 16)}…)`);
       fs.mkdirSync(targetDir, { recursive: true, mode: 0o700 });
       say(`backup ${m.id}: checksum ok, unpacking into ${targetDir}`);
