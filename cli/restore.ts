@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lib/config.ts';
+import { secretsPath } from '../lib/secrets.ts';
 import { listBaseBackups, prepareRestore, startRestored } from '../worker/backups/restore.ts';
 import { restoreWorkspace } from '../worker/backups/restic.ts';
 import { openBackupStore } from '../worker/backups/store.ts';
@@ -62,6 +63,7 @@ settings; --workspace needs RESTIC_REPOSITORY and RESTIC_PASSWORD.`,
       say(`replaying WAL (${prepared.walFiles} files fetched) ${opt.at ? `to ${opt.at.toISOString()}` : 'to the latest shipped'} …`);
       await replayAndPromote(config, target, prepared.walDir, say);
       say(`database restored in ${((performance.now() - t0) / 1000).toFixed(1)} s from base backup ${prepared.manifest.id} (${prepared.manifest.stoppedAt})`);
+      restoreSecrets(prepared.manifest.config?.['secrets.json'], opt.target ? `${target.replace(/\/+$/, '')}.secrets.json` : secretsPath(config), stamp, say);
     };
     try {
       await restoring();
@@ -117,6 +119,23 @@ function parseArgs(args: string[]): RestoreArgs {
     else throw new Error(`unknown option ${a}: see clawbase restore --help`);
   }
   return out;
+}
+
+/**
+ * The restored cluster's logins have the passwords of the secrets.json kept with the backup: put it
+ * back (a different one is kept aside as secrets.json.replaced-<time>).
+ */
+function restoreSecrets(base64: string | undefined, file: string, stamp: string, say: (l: string) => void): void {
+  if (!base64) return;
+  const content = Buffer.from(base64, 'base64');
+  if (fs.existsSync(file) && fs.readFileSync(file).equals(content)) return;
+  if (fs.existsSync(file)) {
+    fs.renameSync(file, `${file}.replaced-${stamp}`);
+    say(`${file} differed from the backup's: kept as ${path.basename(file)}.replaced-${stamp}`);
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  say(`secrets restored into ${file} (the restored database's logins use them)`);
 }
 
 /** Refuses to touch existing data without --force; with it, renames the folder and returns the new name. */

@@ -73,7 +73,12 @@ describe('clawbase restore', () => {
     await source.sql(`insert into items values (1)`);
     fs.writeFileSync(path.join(workspace, 'MEMORY.md'), 'version 1');
     await snapshotWorkspace(repo, workspace, 7);
-    const backup = await takeBaseBackup({ store, databaseUrl: source.url, dataDir: source.dataDir, walArchiveDir: source.archiveDir, tmpDir: source.tmpDir });
+    const home = process.env.CLAWBASE_HOME!;
+    fs.mkdirSync(home, { recursive: true });
+    const secrets = JSON.stringify({ superuserPassword: 'the-backed-up-one' });
+    fs.writeFileSync(path.join(home, 'secrets.json'), secrets);
+    const backup = await takeBaseBackup({ store, databaseUrl: source.url, dataDir: source.dataDir, walArchiveDir: source.archiveDir, tmpDir: source.tmpDir, configFiles: [path.join(home, 'secrets.json')] });
+    fs.writeFileSync(path.join(home, 'secrets.json'), JSON.stringify({ superuserPassword: 'generated-on-a-new-machine' }));
     await source.sql(`insert into items values (2)`);
     await sleep(1100);
     const between = new Date();
@@ -110,6 +115,10 @@ describe('clawbase restore', () => {
     expect(fs.existsSync(path.join(source.root, replaced[0]!, 'PG_VERSION'))).toBe(true);
     expect(fs.readFileSync(path.join(workspace, 'MEMORY.md'), 'utf8')).toBe('version 1');
     expect(fs.readdirSync(source.root).filter((f) => f.startsWith('workspace.replaced-'))).toHaveLength(1);
+
+    // secrets.json comes back with the database whose logins use it; the other one is kept aside.
+    expect(fs.readFileSync(path.join(home, 'secrets.json'), 'utf8')).toBe(secrets);
+    expect(fs.readdirSync(home).filter((f) => f.startsWith('secrets.json.replaced-'))).toHaveLength(1);
 
     await source.start();
     const { rows } = await source.sql(`select id from items order by id`);

@@ -113,23 +113,30 @@ describe('base backup + WAL archive + point-in-time restore', () => {
     const marker = 'PLAINTEXT-MARKER-' + 'x7q'.repeat(10);
     await source.sql(`insert into notes (id, body) values (20, $1)`, [marker]);
     await source.sql(`checkpoint`);
-    await takeBaseBackup({ store, databaseUrl: source.url, dataDir: source.dataDir, walArchiveDir: source.archiveDir, tmpDir: source.tmpDir });
+    // Clawbase's secrets travel with the base backup, encrypted in its manifest.
+    const secretsFile = path.join(source.root, 'secrets.json');
+    fs.writeFileSync(secretsFile, JSON.stringify({ superuserPassword: marker }));
+    await takeBaseBackup({ store, databaseUrl: source.url, dataDir: source.dataDir, walArchiveDir: source.archiveDir, tmpDir: source.tmpDir, configFiles: [secretsFile] });
     await source.switchAndArchive();
     expect((await shipWal(store, source.archiveDir)).error).toBeUndefined();
     const keys = await s3.keys(store.prefix + '/');
     expect(keys.some((k) => k.includes('/wal/'))).toBe(true);
     expect(keys.some((k) => k.endsWith('data.tar.gz.enc'))).toBe(true);
     let foundDecoded = false;
+    let foundSecrets = false;
     for (const k of keys) {
       const obj = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
       const raw = Buffer.from(await obj.Body!.transformToByteArray());
       expect(raw.includes(marker), `${k} holds the plaintext`).toBe(false);
       expect(raw.includes('START WAL LOCATION'), `${k} holds a plaintext backup_label`).toBe(false);
+      expect(raw.includes(fs.readFileSync(secretsFile).toString('base64')), `${k} holds the secrets readable`).toBe(false);
       // With the key the marker is there (so the search above could have found it).
       const plain = decryptBuffer(key, raw);
       const inflated = k.endsWith('.gz.enc') ? (await import('node:zlib')).gunzipSync(plain) : plain;
       if (inflated.includes(marker)) foundDecoded = true;
+      if (k.endsWith('manifest.json.enc') && JSON.parse(inflated.toString()).config?.['secrets.json']) foundSecrets = true;
     }
     expect(foundDecoded).toBe(true);
+    expect(foundSecrets).toBe(true);
   });
 });

@@ -14,6 +14,8 @@ export interface WorkerContext {
   maintenance: MaintenanceConfig;
   s3: S3Settings;
   backups: BackupConfig;
+  /** CLAWBASE_HOME (the base backup keeps its secrets.json, encrypted). */
+  home: string;
   /** The application database's name (the restore drill checks it). */
   database: string;
   /** PostgREST's admin URL (GET /ready), when PostgREST is ours to probe. */
@@ -23,7 +25,7 @@ export interface WorkerContext {
 }
 
 export type WorkerContextConfig = Pick<Config, 'ollama' | 'workspace' | 'workspaceAgent'> &
-  Partial<Pick<Config, 'maintenance' | 's3' | 'backups' | 'database' | 'restAdminPort' | 'restUrl' | 'gatewayUrl'>>;
+  Partial<Pick<Config, 'maintenance' | 's3' | 'backups' | 'database' | 'home' | 'restAdminPort' | 'restUrl' | 'gatewayUrl'>>;
 
 /** Builds the context; what is left out of `config` takes the defaults of an empty environment. */
 export function workerContext(config: WorkerContextConfig): WorkerContext {
@@ -40,6 +42,7 @@ export function workerContext(config: WorkerContextConfig): WorkerContext {
     s3: config.s3 ?? defaults.s3,
     backups: config.backups ?? defaults.backups,
     database: config.database ?? defaults.database,
+    home: config.home ?? defaults.home,
     // The admin port on PostgREST's host (another container in docker compose, loopback otherwise).
     restAdminUrl: config.restAdminPort ? `http://${config.restUrl ? new URL(config.restUrl).hostname : '127.0.0.1'}:${config.restAdminPort}` : undefined,
     gatewayHttpUrl: gatewayUrl.replace(/^ws/, 'http').replace(/\/$/, ''),

@@ -45,6 +45,8 @@ export interface BaseManifest {
   tablespaceMap: string;
   keyId: string;
   data: { key: string; size: number; sha256: string; rawBytes: number };
+  /** Clawbase's own files (CLAWBASE_HOME/secrets.json), base64; only ever stored inside this encrypted manifest. */
+  config?: Record<string, string>;
 }
 
 export interface BaseBackupOptions {
@@ -58,6 +60,8 @@ export interface BaseBackupOptions {
   tmpDir: string;
   /** Where the run is recorded (api.backups); the id names the backup. */
   record?: pg.Pool | pg.Client | pg.PoolClient;
+  /** Files kept (encrypted, in the manifest) to restore on a new machine, e.g. CLAWBASE_HOME/secrets.json. */
+  configFiles?: string[];
   progress?: (line: string) => void;
 }
 
@@ -172,6 +176,7 @@ export async function takeBaseBackup(opts: BaseBackupOptions): Promise<BaseBacku
       tablespaceMap: s.spcmapfile ?? '',
       keyId: store.key.id,
       data: { ...data, rawBytes },
+      config: Object.fromEntries((opts.configFiles ?? []).filter((f) => fs.existsSync(f)).map((f) => [path.basename(f), fs.readFileSync(f).toString('base64')])),
     };
     const manifestKey = `${dir}/manifest.json.enc`;
     await putVerified(store, manifestKey, encryptBuffer(store.key, Buffer.from(JSON.stringify(manifest))));

@@ -21,6 +21,7 @@ export const backupBaseTask =
           dataDir: ctx.backups.pgDataDir,
           walArchiveDir: ctx.backups.walArchiveDir,
           tmpDir: path.join(ctx.maintenance.tempDir, 'backups'),
+          configFiles: [path.join(ctx.home, 'secrets.json')],
           progress: (l) => helpers.logger.info(l),
         });
         const pruned = await pruneBaseBackups(client, store, ctx.backups.keepBaseDays);
