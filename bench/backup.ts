@@ -90,7 +90,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     shipper = setInterval(() => {
       if (shipping) return;
       shipping = true;
-      void shipWal(store, archiveDir).finally(() => (shipping = false));
+      void shipWal(store, archiveDir, { waitMs: 0 }).finally(() => (shipping = false));
     }, 5000);
     await new Promise((r) => setTimeout(r, writeSeconds * 1000));
     const crashAt = new Date();

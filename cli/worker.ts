@@ -27,7 +27,7 @@ can run side by side (jobs are taken with SKIP LOCKED). Stops cleanly on SIGINT/
       ? setInterval(() => {
           if (shipping) return;
           shipping = true;
-          void shipWal(store, config.backups.walArchiveDir)
+          void shipWal(store, config.backups.walArchiveDir, { waitMs: 0 })
             .catch(() => undefined)
             .finally(() => (shipping = false));
         }, 5000)

@@ -108,6 +108,27 @@ describe('base backup + WAL archive + point-in-time restore', () => {
     expect(ids).toEqual(expect.arrayContaining([10, 11]));
   });
 
+  it('two shippers at once (the 5 s loop, backup_wal, a base backup) ship each segment once and both succeed', async () => {
+    const store = testStore(s3, bucket, key);
+    const closed: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await source.sql(`insert into notes (id, body) values ($1, 'concurrent shipping')`, [30 + i]);
+      closed.push(await source.switchAndArchive());
+    }
+    const [a, b] = await Promise.all([shipWal(store, source.archiveDir), shipWal(store, source.archiveDir)]);
+    expect(a.error).toBeUndefined();
+    expect(b.error).toBeUndefined();
+    const shipped = [...a.shipped, ...b.shipped];
+    for (const f of closed) expect(shipped.filter((n) => n === f)).toHaveLength(1);
+    // A shipper that must not wait gives up at once while another holds the lock.
+    fs.writeFileSync(path.join(source.archiveDir, '.clawbase-ship.lock'), `${process.pid}\n`);
+    try {
+      expect((await shipWal(store, source.archiveDir, { waitMs: 0 })).error).toMatch(/another shipper/);
+    } finally {
+      fs.rmSync(path.join(source.archiveDir, '.clawbase-ship.lock'));
+    }
+  });
+
   it('nothing in the bucket is readable without the key', async () => {
     const store = testStore(s3, bucket, key);
     const marker = 'PLAINTEXT-MARKER-' + 'x7q'.repeat(10);

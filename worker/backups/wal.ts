@@ -55,7 +55,51 @@ export interface ShipResult {
  * Ships every archived file in name order: gzip, encrypt, upload, verify, and only then delete
  * the local copy. Stops at the first failure so nothing is skipped (no gap); safe to run twice.
  */
-export async function shipWal(store: BackupStore, dir: string): Promise<ShipResult> {
+export async function shipWal(store: BackupStore, dir: string, opts: { waitMs?: number } = {}): Promise<ShipResult> {
+  const release = await lockShipping(dir, opts.waitMs ?? 300_000);
+  if (!release) return { shipped: [], pending: 0, bytes: 0, error: `another shipper has held ${dir}/.clawbase-ship.lock for ${Math.round((opts.waitMs ?? 300_000) / 1000)} s` };
+  try {
+    return await shipLocked(store, dir);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * One shipper at a time per archive (the worker's 5 s loop, backup_wal, a base backup, other
+ * worker processes): two uploads of one key race, and the loser's check sees the winner's object.
+ * A lock file in the archive folder, taken over when its owner is gone or it is 10 minutes old.
+ */
+async function lockShipping(dir: string, waitMs: number): Promise<(() => void) | undefined> {
+  const lock = path.join(dir, '.clawbase-ship.lock');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (err) {
+      // No archive folder yet: nothing to ship, nothing to lock.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return () => {};
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    try {
+      const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive || Date.now() - fs.statSync(lock).mtimeMs > 600_000) fs.rmSync(lock, { force: true });
+    } catch {
+      // Released meanwhile: try again.
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function shipLocked(store: BackupStore, dir: string): Promise<ShipResult> {
   const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => walFileName.test(n)).sort() : [];
   const result: ShipResult = { shipped: [], pending: names.length, bytes: 0 };
   for (const name of names) {
