@@ -57,6 +57,8 @@ settings; --workspace needs RESTIC_REPOSITORY and RESTIC_PASSWORD.`,
         at: opt.at,
         backupId: opt.backup,
         localArchiveDir: fs.existsSync(config.backups.walArchiveDir) ? config.backups.walArchiveDir : undefined,
+        // After a crash (not a lost disk) the replaced folder holds the last, never archived WAL.
+        oldWalDir: aside ? path.join(aside, 'pg_wal') : undefined,
         tmpDir: path.join(config.home, 'tmp', 'restore'),
         progress: say,
       });

@@ -126,5 +126,16 @@ describe('clawbase restore', () => {
     // The restored server is a normal primary again (recovery settings reset).
     expect((await source.sql(`select pg_is_in_recovery() as r`)).rows[0].r).toBe(false);
     expect((await source.sql(`show recovery_target_time`)).rows[0].recovery_target_time).toBe('');
+
+    // A commit on the new timeline that never reached any archive (no segment switch), then kill -9:
+    // a restore to the latest point takes it from the replaced folder's pg_wal.
+    await source.sql(`insert into items values (4)`);
+    process.kill(source.server.pid!, 'SIGKILL');
+    await source.server.exited;
+    const latest = await cli('restore', '--force');
+    expect(latest.err).toBe('');
+    expect(latest.code).toBe(0);
+    await source.start();
+    expect((await source.sql(`select id from items order by id`)).rows.map((x) => x.id)).toEqual([1, 2, 4]);
   });
 });

@@ -24,6 +24,8 @@ export interface RestoreOptions {
   backupId?: number;
   /** WAL archived locally and not shipped yet (read by restore_command after the fetched WAL). */
   localArchiveDir?: string;
+  /** pg_wal of the data folder being replaced: its unarchived segments (PostgreSQL docs, "Recovering Using a Continuous Archive Backup", step 2) are read last. */
+  oldWalDir?: string;
   tmpDir: string;
   progress?: (line: string) => void;
 }
@@ -106,7 +108,7 @@ export async function prepareRestore(opts: RestoreOptions): Promise<PreparedRest
       fs.chmodSync(targetDir, 0o700);
       const walDir = `${targetDir.replace(/\/+$/, '')}.restore-wal`;
       const walFiles = await fetchWal(store, m.startWalFile, walDir, say);
-      writeRecoveryConfig(targetDir, walDir, opts.localArchiveDir, opts.at);
+      writeRecoveryConfig(targetDir, walDir, [opts.localArchiveDir, opts.oldWalDir], opts.at);
       chownTree(targetDir);
       chownTree(walDir);
       return { manifest: m, walDir, skipped, walFiles };
@@ -141,8 +143,8 @@ async function fetchWal(store: BackupStore, startWalFile: string, walDir: string
   return keys.length;
 }
 
-function writeRecoveryConfig(dataDir: string, walDir: string, localArchive: string | undefined, at: Date | undefined): void {
-  const sources = [walDir, localArchive].filter(Boolean).map((d) => `cp "${d}/%f" "%p" 2>/dev/null`);
+function writeRecoveryConfig(dataDir: string, walDir: string, more: Array<string | undefined>, at: Date | undefined): void {
+  const sources = [walDir, ...more].filter((d): d is string => Boolean(d && fs.existsSync(d))).map((d) => `cp "${d}/%f" "%p" 2>/dev/null`);
   const lines = [
     '# Written by clawbase restore; reset after promotion.',
     `restore_command = '${sources.join(' || ')}'`,
