@@ -5,6 +5,7 @@ import { healthCommand } from './health.ts';
 import { ingestCommand } from './ingest.ts';
 import { migrateCommand } from './migrate.ts';
 import { psqlCommand } from './psql.ts';
+import { restoreCommand } from './restore.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { sweepCommand } from './sweep.ts';
@@ -19,7 +20,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, ingestCommand, functionsCommand, sweepCommand, healthCommand, userCommand];
+const commands: Command[] = [startCommand, tokenCommand, migrateCommand, psqlCommand, statusCommand, workerCommand, ingestCommand, functionsCommand, sweepCommand, healthCommand, userCommand, restoreCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -56,6 +56,27 @@ export interface Config {
   ingest: IngestConfig;
   maintenance: MaintenanceConfig;
   s3: S3Settings;
+  backups: BackupConfig;
+}
+
+/** Backups: WAL archiving, base backups, workspace snapshots, restore drills. */
+export interface BackupConfig {
+  /** Bucket for WAL segments and base backups; backups other than the local WAL archive are off without it. */
+  bucket: string | undefined;
+  /** Key prefix inside the bucket (several installations can share one bucket). */
+  prefix: string;
+  /** BACKUP_ENCRYPTION_KEY: 32 bytes, hex or base64. Required with a bucket. */
+  encryptionKey: string | undefined;
+  /** Where PostgreSQL's archiver puts closed WAL segments before the worker ships them. */
+  walArchiveDir: string;
+  /** The PostgreSQL data directory the base backup copies (read-only is enough). */
+  pgDataDir: string;
+  /** restic repository for workspace snapshots (a local path or s3:https://…); undefined: snapshots off. */
+  resticRepository: string | undefined;
+  resticPassword: string | undefined;
+  /** Retention in days: base backups (dailies) and workspace snapshots (6-hourlies). */
+  keepBaseDays: number;
+  keepWorkspaceDays: number;
 }
 
 /** Where the S3-compatible object store is; each consumer names its own bucket. */
@@ -201,6 +222,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const budget = env.CLAWBASE_DAILY_TOKEN_BUDGET ? Number(env.CLAWBASE_DAILY_TOKEN_BUDGET) : 0;
   if (!Number.isInteger(budget) || budget < 0) throw new ConfigError(`CLAWBASE_DAILY_TOKEN_BUDGET=${env.CLAWBASE_DAILY_TOKEN_BUDGET} must be a whole number of tokens (0 turns the rule off).`);
   const logsDir = path.join(home, 'logs');
+  const backupBucket = env.S3_BUCKET_BACKUPS || undefined;
+  const backupKey = env.BACKUP_ENCRYPTION_KEY || undefined;
+  if (backupBucket && !backupKey) throw new ConfigError('S3_BUCKET_BACKUPS is set but BACKUP_ENCRYPTION_KEY is not: backups are encrypted before upload; generate a key with: openssl rand -base64 32 (and keep a copy off this machine).');
+  const resticRepository = env.RESTIC_REPOSITORY ? (env.RESTIC_REPOSITORY.includes(':') ? env.RESTIC_REPOSITORY : home_(env.RESTIC_REPOSITORY)) : undefined;
+  if (resticRepository && !env.RESTIC_PASSWORD) throw new ConfigError('RESTIC_REPOSITORY is set but RESTIC_PASSWORD is not: restic encrypts the repository with it; keep a copy off this machine.');
   return {
     home,
     databaseUrl,
@@ -266,6 +292,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretAccessKey: env.S3_SECRET_ACCESS_KEY || undefined,
       forcePathStyle: ['1', 'true', 'yes'].includes((env.S3_FORCE_PATH_STYLE || '').toLowerCase()),
       logsBucket: env.S3_BUCKET_LOGS || undefined,
+    },
+    backups: {
+      bucket: backupBucket,
+      prefix: (env.CLAWBASE_BACKUP_PREFIX || 'clawbase').replace(/^\/+|\/+$/g, ''),
+      encryptionKey: backupKey,
+      walArchiveDir: home_(env.CLAWBASE_WAL_ARCHIVE_DIR || path.join(home, 'wal-archive')),
+      pgDataDir: home_(env.CLAWBASE_PG_DATA_DIR || path.join(home, 'pg')),
+      resticRepository,
+      resticPassword: env.RESTIC_PASSWORD || undefined,
+      keepBaseDays: positiveInt(env, 'CLAWBASE_BACKUP_KEEP_DAYS', 30),
+      keepWorkspaceDays: positiveInt(env, 'CLAWBASE_WORKSPACE_KEEP_DAYS', 7),
     },
   };
 }

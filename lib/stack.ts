@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import { databaseUrls, redact, withDatabase, type DatabaseUrls } from './database-urls.ts';
 import { loadSecrets, type Secrets } from './secrets.ts';
 import { stopChild } from './stop-child.ts';
+import { prepareWalArchiveDir, walArchiveSettings } from '../worker/backups/wal.ts';
 
 export interface StackState {
   pid: number;
@@ -137,6 +138,9 @@ export async function startStack(config: Config, log: (line: string) => void = c
     let db: Supervised<RunningPostgres> | undefined;
     if (!config.databaseUrl) {
       const t0 = performance.now();
+      // With a backup bucket, every closed WAL segment goes to a local archive the worker ships.
+      if (config.backups.bucket) prepareWalArchiveDir(config.backups.walArchiveDir);
+      const archive = config.backups.bucket ? walArchiveSettings(config.backups.walArchiveDir) : {};
       db = await supervise(
         'PostgreSQL',
         () =>
@@ -146,6 +150,7 @@ export async function startStack(config: Config, log: (line: string) => void = c
             superuserPassword: secrets.superuserPassword,
             logFile: path.join(logs, 'postgres.log'),
             databases: [config.database],
+            settings: archive,
           }),
         log,
         fail,

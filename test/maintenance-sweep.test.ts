@@ -211,11 +211,16 @@ describe('maintenance sweep', () => {
 
   it('private.schedules mirrors the crontab, so next_run_at is the real next slot', async () => {
     const lines = fs.readFileSync(crontabPath, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    // Slots: `*/N * * * *` every N minutes, `* * * * *` every minute, `M */H * * *` every H hours,
+    // `M H * * *` daily at H:M (the offset from 00:00 UTC).
     const fromCrontab = lines.map((l) => {
-      const [minute, , , , , task] = l.split(/\s+/);
-      return { name: task, cron: l.split(/\s+/).slice(0, 5).join(' '), minutes: Number(minute!.replace('*/', '')) };
+      const [minute, hour, , , , task] = l.split(/\s+/);
+      const m = minute!, h = hour!;
+      const minutes = m === '*' ? 1 : m.startsWith('*/') ? Number(m.slice(2)) : h.startsWith('*/') ? Number(h.slice(2)) * 60 : 1440;
+      const offset = /^\d+$/.test(m) ? Number(m) + (/^\d+$/.test(h) ? Number(h) * 60 : 0) : 0;
+      return { name: task, cron: l.split(/\s+/).slice(0, 5).join(' '), minutes, offset };
     });
-    const { rows } = await sql(`select name, cron, extract(epoch from every)::int / 60 as minutes from private.schedules order by name`);
+    const { rows } = await sql(`select name, cron, extract(epoch from every)::int / 60 as minutes, extract(epoch from slot_offset)::int / 60 as offset from private.schedules order by name`);
     expect(rows).toEqual(fromCrontab.sort((a, b) => a.name!.localeCompare(b.name!)));
   });
 });

@@ -1,5 +1,5 @@
---! Previous: sha1:7a1a63d91f34904edd7cc9361867fec7051301ac
---! Hash: sha1:98638152483b656f97a54acbdb50c78a6de9048d
+--! Previous: sha1:5285268bf0ceb68947dcc288fc98164fce30d1bb
+--! Hash: sha1:bc839159eeea833602f72e3b07abea2169c1f773
 --! Message: conductor
 
 -- The Conductor dashboard's database side: a keyset cursor on messages (seq, also the live feed's

@@ -90,6 +90,20 @@ export async function evaluateHealthRules(db: Queryable, probes: ProbeResult[], 
       firing.push({ rule: 'backup_late', subject: b.kind, severity: 'critical', message: `no successful ${b.kind} backup in ${cfg.backupIntervalHours * 1.5} h (1.5 × CLAWBASE_BACKUP_INTERVAL_HOURS)`, details: { last_ok: b.last_ok } });
     }
   }
+  // WAL shipping: three failed runs in a row (S3 down or refusing) while segments pile up locally.
+  const { rows: wal } = await db.query<{ status: string; error: string | null }>(
+    `select status, error from api.cron_runs where name = 'backup_wal' and parent_id is null and status in ('succeeded', 'failed') order by started_at desc limit 3`,
+  );
+  if (wal.length === 3 && wal.every((r) => r.status === 'failed')) {
+    firing.push({ rule: 'backup_failed', subject: 'wal', severity: 'critical', message: `WAL shipping has failed 3 times in a row: ${wal[0]!.error ?? ''}` });
+  }
+  // The restore drill found the newest checked base backup unusable.
+  const { rows: drill } = await db.query<{ id: string; error: string | null; verify_status: string }>(
+    `select id, error, verify_status from api.backups where kind = 'base' and verify_status is not null order by verified_at desc nulls last limit 1`,
+  );
+  if (drill[0]?.verify_status === 'failed') {
+    firing.push({ rule: 'backup_failed', subject: 'drill', severity: 'critical', message: `the restore drill of base backup ${drill[0].id} failed: ${drill[0].error ?? ''}` });
+  }
   const { rows: sweep } = await db.query<{ status: string; error: string | null; started_at: Date }>(
     `select status, error, started_at from api.cron_runs where name = 'maintenance_sweep' and parent_id is null order by started_at desc limit 1`,
   );

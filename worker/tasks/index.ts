@@ -1,6 +1,10 @@
 // The worker's task list: one task per file, named as the crontab and add_job calls name them.
 import type { TaskList } from 'graphile-worker';
 import type { WorkerContext } from '../context.ts';
+import { backupBaseTask } from './backup-base.ts';
+import { backupDrillTask } from './backup-drill.ts';
+import { backupWalTask } from './backup-wal.ts';
+import { backupWorkspaceTask } from './backup-workspace.ts';
 import { deliverWebhooksTask } from './deliver-webhooks.ts';
 import { embedPendingTask } from './embed-pending.ts';
 import { foldUsage } from './fold-usage.ts';
@@ -22,5 +26,9 @@ export function makeTaskList(ctx: WorkerContext): TaskList {
     summarise_sessions: summariseSessionsTask(ctx),
     sync_workspace_memory: syncWorkspaceMemoryTask(ctx),
     fold_usage: foldUsage,
+    backup_wal: backupWalTask(ctx),
+    backup_base: backupBaseTask(ctx),
+    backup_workspace: backupWorkspaceTask(ctx),
+    backup_drill: backupDrillTask(ctx),
   };
 }
