@@ -20,7 +20,8 @@ async function npmStart(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; 
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready after 60 s:\n${out}`)), 60_000);
+    // The first start of a checkout also builds the dashboard (scripts/ensure-web-build.mjs).
+    const timer = setTimeout(() => reject(new Error(`not ready after 150 s:\n${out}`)), 150_000);
     child.stdout!.on('data', () => out.includes('Clawbase is ready') && (clearTimeout(timer), resolve()));
     child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`exited with ${code}:\n${out}`))));
   });
@@ -117,6 +118,10 @@ describe('npm start', () => {
     const state = JSON.parse(fs.readFileSync(path.join(home, 'run', 'stack.json'), 'utf8'));
     const version = await fetch(`http://127.0.0.1:${env.CLAWBASE_FUNCTIONS_PORT}/functions/v1/version`);
     expect(((await version.json()) as { name: string }).name).toBe('clawbase');
+    // npm start builds the dashboard when the checkout has no build, and the functions server serves it.
+    const dashboard = await fetch(`http://127.0.0.1:${env.CLAWBASE_FUNCTIONS_PORT}/`);
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain('<cb-app');
     const file = await fetch(`http://127.0.0.1:${env.CLAWBASE_FILES_PORT}/docs/hello.md`);
     expect(await file.text()).toBe('# hello\n');
     expect(cli(['status'], env).stdout).toMatch(/functions .* answering/);
