@@ -24,8 +24,8 @@ import { logoutFunction } from '../functions/logout/index.ts';
 import { memorySearch } from '../functions/memory-search/handler.ts';
 import { refreshFunction } from '../functions/refresh/index.ts';
 import { startFunctionsServer } from '../functions/server.ts';
-import { loadConfig } from '../lib/config.ts';
 import { makeOllama } from '../worker/memory/ollama.ts';
+import { testDashboardDeps } from './support/dashboard.ts';
 import { openDir, startEdge, testDomain } from './support/nginx.ts';
 import { audience, startTestStack, type TestStack } from './support/stack.ts';
 
@@ -120,27 +120,8 @@ async function seed(sql: pg.Pool) {
 }
 
 async function startServer() {
-  const cluster = inject('cluster');
-  const feedUrl = new URL(stack.ownerUrl);
-  feedUrl.username = 'authenticator';
-  feedUrl.password = cluster.authenticatorPassword;
-  const ollamaHost = 'http://127.0.0.1:9'; // nothing listens: memory search falls back to full text
-  deps = {
-    db: new pg.Pool({ connectionString: stack.workerUrl, max: 4 }),
-    feedUrl: feedUrl.href,
-    jwtSecret: cluster.jwtSecret,
-    audience,
-    restUrl: stack.restUrl,
-    restAdminUrl: stack.restAdminUrl,
-    publicRestUrl: undefined,
-    publicFunctionsUrl: undefined,
-    restPort: Number(new URL(stack.restUrl).port),
-    ollamaHost,
-    gatewayHttpUrl: undefined,
-    s3: loadConfig({}).s3,
-    webDist,
-    log: () => {},
-  };
+  deps = testDashboardDeps(stack, webDist);
+  const ollamaHost = deps.ollamaHost;
   hub = new FeedHub(deps.feedUrl, () => {});
   const get = () => deps;
   const searchDeps = { restUrl: stack.restUrl, ollama: makeOllama({ host: ollamaHost, timeoutMs: 500 }), ollamaHost, embedModel: 'none' };

@@ -27,14 +27,13 @@ export interface DashboardServer {
   stop(): Promise<void>;
 }
 
-export async function startDashboardServer(stack: TestStack, overrides: Partial<DashboardDeps> = {}, live: { heartbeatMs?: number } = {}): Promise<DashboardServer> {
+/** Functions-server dependencies for a test stack: the worker login's pool, PostgREST, and Ollama down. */
+export function testDashboardDeps(stack: TestStack, webDist: string, overrides: Partial<DashboardDeps> = {}): DashboardDeps {
   const cluster = inject('cluster');
   const feedUrl = new URL(stack.ownerUrl);
   feedUrl.username = 'authenticator';
   feedUrl.password = cluster.authenticatorPassword;
-  const webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-web-'));
-  const defaults = loadConfig({});
-  const deps: DashboardDeps = {
+  return {
     db: new pg.Pool({ connectionString: stack.workerUrl, max: 4 }),
     feedUrl: feedUrl.href,
     jwtSecret: cluster.jwtSecret,
@@ -44,14 +43,19 @@ export async function startDashboardServer(stack: TestStack, overrides: Partial<
     publicRestUrl: undefined,
     publicFunctionsUrl: undefined,
     restPort: Number(new URL(stack.restUrl).port),
-    // Nothing listens there: Ollama is down (an optional part).
+    // Nothing listens there: Ollama is down (an optional part; memory search falls back to full text).
     ollamaHost: 'http://127.0.0.1:9',
     gatewayHttpUrl: undefined,
-    s3: defaults.s3,
+    s3: loadConfig({}).s3,
     webDist,
     log: () => {},
     ...overrides,
   };
+}
+
+export async function startDashboardServer(stack: TestStack, overrides: Partial<DashboardDeps> = {}, live: { heartbeatMs?: number } = {}): Promise<DashboardServer> {
+  const webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-web-'));
+  const deps = testDashboardDeps(stack, webDist, overrides);
   const hub = new FeedHub(deps.feedUrl, () => {});
   const get = () => deps;
   const server: RunningHttpServer = await startFunctionsServer({
