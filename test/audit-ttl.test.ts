@@ -1,6 +1,6 @@
 // The audit trail records every write with the right actor; TTL rules delete exactly what expired.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestStack, workerLoginUrl, type TestStack } from './support/stack.ts';
 
 let stack: TestStack;
@@ -74,6 +74,27 @@ describe('audit_log', () => {
   it('cannot be changed by the worker either, except deletion by retention', async () => {
     await expect(worker.query(`update api.audit_log set actor_role = 'nobody'`)).rejects.toThrow(/permission denied/);
     await expect(worker.query(`insert into api.audit_log (actor_role, table_name, operation, row_key) values ('x', 'x', 'INSERT', '{}')`)).rejects.toThrow(/permission denied/);
+  });
+
+  it('audits a delete by anyone but the worker even when they set the archive-move setting', async () => {
+    await stack.sql.query(`insert into api.memory_kv (agent_id, key, value) values ('erin', 'gone', '"x"')`);
+    const url = new URL(stack.ownerUrl);
+    url.username = 'authenticator';
+    url.password = inject('cluster').authenticatorPassword;
+    const c = new pg.Client({ connectionString: url.href });
+    await c.connect();
+    try {
+      await c.query('begin');
+      await c.query(`select set_config('role', 'operator', true), set_config('request.jwt.claims', '{"role":"operator"}', true), set_config('clawbase.audit_moves', 'archive', true)`);
+      expect((await c.query(`delete from api.memory_kv where agent_id = 'erin' and key = 'gone'`)).rowCount).toBe(1);
+      await c.query('commit');
+    } finally {
+      await c.end();
+    }
+    expect(await auditOf('api.memory_kv', { agent_id: 'erin', key: 'gone' })).toEqual([
+      expect.objectContaining({ operation: 'INSERT' }),
+      expect.objectContaining({ operation: 'DELETE', actor_role: 'operator' }),
+    ]);
   });
 });
 

@@ -109,6 +109,10 @@ describe('maintenance sweep', () => {
     expect((await sql(`select count(*)::int as n from api.messages where session_id = 's-old'`)).rows[0].n).toBe(0);
     expect((await sql(`select count(*)::int as n from private.archived_messages where session_id = 's-old'`)).rows[0].n).toBe(2);
     expect((await sql(`select duration_ms from private.archived_tool_calls where id = 't1'`)).rows[0].duration_ms).toBe(2000);
+    // The move is audited once per session, with what went with it; not once per message.
+    const { rows: audit } = await sql(`select table_name, actor_role, old_values from api.audit_log where operation = 'DELETE' and (row_key ->> 'session_id' = 's-old' or row_key ->> 'id' = 's-old')`);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ table_name: 'api.sessions', actor_role: 'worker', old_values: { id: 's-old', archived: { to: 'private.archived_sessions', messages: 2, tool_calls: 1 } } });
 
     // summaries through the fake Ollama.
     const { rows: summaries } = await sql(`select method, model, summary from api.conversation_summaries where session_id = 's-new'`);
