@@ -35,6 +35,7 @@ const executable: Record<string, string[]> = {
     'private.setting(text)',
     'private.sha256_hex(text)',
     'private.unit_vector(real[])',
+    'private.vector_probe_lists(text,bit varying,integer)',
   ],
 };
 executable.viewer = executable.agent!.filter((f) => f !== 'api.memory_get(text)');

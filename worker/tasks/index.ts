@@ -9,6 +9,7 @@ import { deliverWebhooksTask } from './deliver-webhooks.ts';
 import { embedPendingTask } from './embed-pending.ts';
 import { foldUsage } from './fold-usage.ts';
 import { healthCheckTask } from './health-check.ts';
+import { maintainVectorListsTask } from './maintain-vector-lists.ts';
 import { maintenanceStepTask } from './maintenance-step.ts';
 import { maintenanceSweep } from './maintenance-sweep.ts';
 import { purgeExpired } from './purge-expired.ts';
@@ -23,6 +24,7 @@ export function makeTaskList(ctx: WorkerContext): TaskList {
     deliver_webhooks: deliverWebhooksTask(ctx),
     purge_expired: purgeExpired,
     embed_pending: embedPendingTask(ctx),
+    maintain_vector_lists: maintainVectorListsTask(ctx),
     summarise_sessions: summariseSessionsTask(ctx),
     sync_workspace_memory: syncWorkspaceMemoryTask(ctx),
     fold_usage: foldUsage,
