@@ -70,6 +70,18 @@ const defaultSettings: Record<string, string | number> = {
   max_connections: 200,
   // pg_stat_statements is how a DBA finds the slow query; it ships with the embedded build.
   shared_preload_libraries: 'pg_stat_statements',
+  // An agent's commit waits for every WAL byte written before it: flushing in the background every
+  // 10 ms (not 200) keeps that backlog small while the sweep or a backup writes WAL in bulk
+  // (bench/sweep.ts: upserts waited up to 0.2-0.4 s in WalSync without it).
+  wal_writer_delay: '10ms',
+  wal_writer_flush_after: '128kB',
+  // A commit that crosses into a new WAL segment creates it; zero-filling 16 MB first stalled an
+  // upsert for 0.3 s (IO/WalInitSync) in the same bench. Only the last byte is written instead.
+  wal_init_zero: 'off',
+  // Bulk writers (the sweep's archive move, ingest) hand their pages to the kernel in 512 kB steps
+  // instead of letting gigabytes of dirty page cache build up, whose writeback stalls every
+  // commit's WAL fsync behind it. (Linux only; bgwriter and checkpointer already do this.)
+  backend_flush_after: '512kB',
 };
 
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<RunningPostgres> {

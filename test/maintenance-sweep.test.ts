@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { quickAddJob, type Runner } from 'graphile-worker';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker } from '../worker/main.ts';
 import { crontabPath } from '../worker/main.ts';
@@ -226,5 +227,38 @@ describe('maintenance sweep', () => {
     });
     const { rows } = await sql(`select name, cron, extract(epoch from every)::int / 60 as minutes, extract(epoch from slot_offset)::int / 60 as offset from private.schedules order by name`);
     expect(rows).toEqual(fromCrontab.sort((a, b) => a.name!.localeCompare(b.name!)));
+  });
+});
+
+describe('archive pacing', () => {
+  it('rests after each archive batch in proportion to its time when sweep_write_pace is set, and moves the same rows', async () => {
+    const archive = async (prefix: string) => {
+      await sql(`insert into api.sessions (agent_id, id, started_at, last_message_at)
+                 select 'a1', $1 || g, now() - interval '60 days', now() - interval '60 days' from generate_series(1, 3) g`, [prefix]);
+      await sql(`insert into api.messages (agent_id, session_id, id, role, content, created_at)
+                 select 'a1', $1 || g, $1 || g || '-m' || m, 'user', 'paced message ' || m, now() - interval '60 days'
+                 from generate_series(1, 3) g, generate_series(1, 50) m`, [prefix]);
+      const worker = new pg.Client({ connectionString: stack.workerUrl });
+      await worker.connect();
+      try {
+        const t0 = performance.now();
+        // One session per batch, so there are rests between them. (50 days: s-old, restored above, is 40 days idle.)
+        const { rows } = await worker.query(`call private.archive_sessions(interval '50 days', 1, null)`);
+        return { ms: performance.now() - t0, archived: rows[0].archived };
+      } finally {
+        await worker.end();
+      }
+    };
+    const unpaced = await archive('pace-off-');
+    await sql(`update private.settings set value = '20' where key = 'sweep_write_pace'`);
+    try {
+      const paced = await archive('pace-on-');
+      expect(paced.archived).toEqual(unpaced.archived);
+      expect(paced.archived).toMatchObject({ sessions: 3, messages: 150 });
+      // Two rests of ~20 × a batch's own time: far longer than the unpaced run (three batches).
+      expect(paced.ms).toBeGreaterThan(5 * unpaced.ms);
+    } finally {
+      await sql(`update private.settings set value = '0' where key = 'sweep_write_pace'`);
+    }
   });
 });

@@ -23,7 +23,7 @@ export async function memoryStep(client: PoolClient, opts: MemoryStepOptions): P
   const { rows: hot } = await client.query<{ pruned: string }>('call private.prune_hot_memory(500, 0)');
   const { rows: archived } = await client.query<{ archived: Record<string, number> }>(
     'call private.archive_sessions(make_interval(days => $1), $2, null)',
-    [opts.archiveAfterDays, opts.archiveBatch ?? 200],
+    [opts.archiveAfterDays, opts.archiveBatch ?? 50],
   );
   const a = archived[0]!.archived;
   return {
