@@ -31,6 +31,7 @@ const executable: Record<string, string[]> = {
     'private.current_agent_id()',
     'private.embedding_bits(real[])',
     'private.embedding_cubes(real[])',
+    'private.embedding_pieces(real[])',
     'private.jwt_claims()',
     'private.setting(text)',
     'private.sha256_hex(text)',

@@ -126,6 +126,30 @@ describe('vector lists', () => {
     expect(overlap / queries.length).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('reports the exact cosine for a query of any length, and refuses a zero vector', async () => {
+    const query = queries[3]!.map((x) => 3 * x); // not unit length: the cosine must not care
+    const res = await fetch(`${stack.restUrl}/rpc/memory_search`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await stack.token('agent', 'vera')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ query: '', query_embedding: query, k: 3 }),
+    });
+    const hits = (await res.json()) as { id: number; similarity: number }[];
+    expect(hits).toHaveLength(3);
+    const norm = Math.hypot(...query);
+    for (const hit of hits) {
+      const v = items[chunkIds.indexOf(hit.id)]!;
+      const cosine = v.reduce((s, x, d) => s + x * query[d]!, 0) / norm;
+      expect(hit.similarity).toBeCloseTo(cosine, 4);
+    }
+    const zero = await fetch(`${stack.restUrl}/rpc/memory_search`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await stack.token('agent', 'vera')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ query: '', query_embedding: new Array(dims).fill(0) }),
+    });
+    expect(zero.status).toBe(400);
+    expect(((await zero.json()) as { message: string }).message).toMatch(/no direction/);
+  });
+
   it('does nothing more until the items have doubled', async () => {
     const counts = await maintainVectorLists(worker, { model });
     expect(counts).toMatchObject({ trained: 0, reassigned: 0, dropped_lists: 0, generation: 1 });
