@@ -44,8 +44,22 @@ export class CbChart extends LitElement {
     return html`<canvas role="img" aria-label=${this.label}></canvas>`;
   }
 
+  #scheduled = false;
+
+  /**
+   * Draws after the frame the update belongs to has painted, once for any number of updates in
+   * between: building a chart lays out its canvas synchronously, and six charts rebuilt with each
+   * of a panel's responses held back the panel's first data by up to a second (bench/dashboard.ts).
+   */
   override updated() {
-    this.#draw();
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.#scheduled = false;
+        if (this.isConnected) this.#draw();
+      }, 0),
+    );
   }
 
   #draw() {
