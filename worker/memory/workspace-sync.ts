@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Queryable } from '../db.ts';
+import { retryOnConflict, type Queryable } from '../db.ts';
 
 export interface SyncCounts {
   scanned: number;
@@ -54,18 +54,20 @@ export async function syncWorkspaceMemory(db: Queryable, workspace: string, agen
       counts.unchanged++;
       continue;
     }
-    await db.query(
+    // The rechunk trigger writes search items that the embedding job may be updating meanwhile: a
+    // deadlock between the two (seen once in CI) is retried, the upsert being idempotent.
+    await retryOnConflict(() => db.query(
       `insert into api.knowledge_docs (agent_id, title, source, source_path, content)
        values ($1, $2, 'workspace', $3, $4)
        on conflict (agent_id, source_path) do update set content = excluded.content, title = excluded.title
        where api.knowledge_docs.content_hash is distinct from excluded.content_hash`,
       [agentId, rel === 'MEMORY.md' ? 'MEMORY.md (long-term memory)' : `Daily notes ${path.basename(rel, '.md')}`, rel, content],
-    );
+    ));
     counts.changed++;
   }
   const gone = [...known.keys()].filter((p) => !files.includes(p));
   if (gone.length) {
-    const res = await db.query(`delete from api.knowledge_docs where agent_id = $1 and source = 'workspace' and source_path = any ($2)`, [agentId, gone]);
+    const res = await retryOnConflict(() => db.query(`delete from api.knowledge_docs where agent_id = $1 and source = 'workspace' and source_path = any ($2)`, [agentId, gone]));
     counts.removed = res.rowCount ?? 0;
   }
   return counts;
