@@ -53,6 +53,5 @@ FROM ${NGINX_IMAGE} AS edge
 RUN rm -f /etc/nginx/conf.d/default.conf
 COPY nginx/nginx.conf nginx/mime.types /etc/nginx/
 COPY nginx/snippets /etc/nginx/snippets
-COPY nginx/tls /etc/nginx/tls
 COPY nginx/templates /etc/nginx/templates
 COPY --from=dashboard /dashboard /srv/conductor

@@ -26,13 +26,13 @@ export function renderTemplate(text: string, env: Record<string, string | undefi
 }
 
 /**
- * Lays out `prefix` as the container's /etc/nginx: nginx.conf, mime.types, snippets/, tls/ and
+ * Lays out `prefix` as the container's /etc/nginx: nginx.conf, mime.types, snippets/ and
  * conf.d/*.conf rendered from templates/. Run it with `nginx -p <prefix> -c <prefix>/nginx.conf`.
  */
 export function renderNginxPrefix(prefix: string, env: Record<string, string | undefined>): string[] {
   fs.mkdirSync(path.join(prefix, 'conf.d'), { recursive: true });
   for (const file of ['nginx.conf', 'mime.types']) fs.copyFileSync(path.join(nginxSourceDir, file), path.join(prefix, file));
-  for (const dir of ['snippets', 'tls']) fs.cpSync(path.join(nginxSourceDir, dir), path.join(prefix, dir), { recursive: true });
+  fs.cpSync(path.join(nginxSourceDir, 'snippets'), path.join(prefix, 'snippets'), { recursive: true });
   const rendered: string[] = [];
   for (const file of fs.readdirSync(path.join(nginxSourceDir, 'templates')).sort()) {
     if (!file.endsWith('.template')) continue;
