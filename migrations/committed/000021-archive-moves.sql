@@ -1,5 +1,5 @@
 --! Previous: sha1:e62bf3a39f627ea21906460cb28ca77c6ec19d88
---! Hash: sha1:4db894c4fac1901cc3ee9ed77187cadb11cb12cf
+--! Hash: sha1:cabe66348e539c9c1532a19371555faca40f69ae
 --! Message: archive-moves
 
 -- Archiving is a move, and was priced like a million deletions: the full-size sweep bench
@@ -80,7 +80,18 @@ comment on function private.audit_archive_move(jsonb) is 'Audit rows of one arch
 revoke execute on function private.audit_archive_move(jsonb) from public;
 grant execute on function private.audit_archive_move(jsonb) to worker;
 
-create or replace procedure private.archive_sessions(older_than interval, batch_sessions integer default 200,
+-- The archive move writes ~1 KB of heap and WAL per message as fast as the disk takes it; an agent
+-- commit meanwhile waits for its WAL fsync behind that queue (bench/sweep.ts: upserts waited
+-- 0.2-0.3 s in IO/WalSync while archive_sessions ran). What fixed it on this machine was handing
+-- dirty pages to the kernel early (backend_flush_after, db/embedded.ts); the move also goes in
+-- smaller batches now, and a slower disk can make it rest after each (sweep_write_pace): at 1 the
+-- full-size sweep took 22 s instead of 16 s and its longest upsert wait was 57 ms instead of 63 ms.
+
+insert into private.settings (key, value, description) values
+  ('sweep_write_pace', '0', 'After each archive batch the maintenance sweep rests this multiple of the batch''s own time (1 = half the disk time left to agents; 0 = no rest). Raise it when agent writes stall during the sweep on a slow disk.')
+on conflict (key) do nothing;
+
+create or replace procedure private.archive_sessions(older_than interval, batch_sessions integer default 50,
                                                      inout archived jsonb default '{}')
 language plpgsql
 as $$
@@ -96,8 +107,11 @@ declare
   n_tools bigint := 0;
   n bigint;
   moved jsonb;
+  started timestamptz;
+  pace float8 := coalesce((private.setting('sweep_write_pace'))::float8, 0);
 begin
   loop
+    started := clock_timestamp();
     perform set_config('clawbase.suppress_events', 'on', true);
     perform set_config('clawbase.audit_moves', 'archive', true);
     -- Sessions being written right now are skipped (the next sweep takes them).
@@ -142,8 +156,13 @@ begin
     perform private.audit_archive_move(moved);
     commit;
     exit when cardinality(agents) < batch_sessions;
+    -- Rest in proportion to the batch's own time: the disk drains, and agents' commits (which
+    -- must fsync the WAL behind them) stop queueing behind this bulk write.
+    if pace > 0 then
+      perform pg_sleep(least(extract(epoch from clock_timestamp() - started) * pace, 5));
+    end if;
   end loop;
   archived := jsonb_build_object('sessions', n_sessions, 'messages', n_messages, 'tool_calls', n_tools);
 end
 $$;
-comment on procedure private.archive_sessions(interval, integer, jsonb) is 'Moves sessions idle longer than older_than (with their messages and tool calls) into private.archived_*, batch_sessions sessions per transaction, audited as one DELETE row per session (its values and the counts moved with it). Worker only. Counts returned.';
+comment on procedure private.archive_sessions(interval, integer, jsonb) is 'Moves sessions idle longer than older_than (with their messages and tool calls) into private.archived_*, batch_sessions sessions per transaction with a rest of sweep_write_pace × the batch''s time after each, audited as one DELETE row per session (its values and the counts moved with it). Worker only. Counts returned.';

@@ -1,5 +1,5 @@
---! Previous: sha1:4db894c4fac1901cc3ee9ed77187cadb11cb12cf
---! Hash: sha1:c55dac99fb9795c149baa36e886a7f115cae091b
+--! Previous: sha1:cabe66348e539c9c1532a19371555faca40f69ae
+--! Hash: sha1:45485f138e8e88456f93236a7ccb2df62736e2dc
 --! Message: no-vacuum-truncate
 
 -- The tables the maintenance sweep deletes from in bulk: when (auto)vacuum gives their emptied

@@ -185,7 +185,10 @@ export async function maintainVectorLists(db: Queryable, opts: VectorListOptions
   return counts;
 }
 
-/** Moves every embedded row of the model into its nearest list of `generation`, a batch per transaction. */
+/**
+ * Moves every embedded row of the model into its nearest list of the newest generation (the one
+ * just trained: private.nearest_vector_list, as the trigger assigns new rows), a batch per transaction.
+ */
 async function reassign(db: Queryable, model: string, generation: number, batch: number, log: (line: string) => void): Promise<number> {
   let after = 0;
   let moved = 0;
@@ -194,18 +197,15 @@ async function reassign(db: Queryable, model: string, generation: number, batch:
     const { rows: [r] } = await db.query<{ last: string | null; moved: number }>(
       `with batch as (
          select id from api.search_items
-          where embedding_model = $1 and embedding_bits is not null and id > $2 order by id limit $4),
+          where embedding_model = $1 and embedding_bits is not null and id > $2 order by id limit $3),
        nearest as (
-         select b.id, (select l.list from private.vector_lists l
-                        where l.model = $1 and l.generation = $3 and length(l.centroid) = length(s.embedding_bits)
-                        order by bit_count(l.centroid # s.embedding_bits), l.list limit 1) as list
-           from batch b join api.search_items s on s.id = b.id),
+         select s.id, private.nearest_vector_list($1, s.embedding_bits) as list from batch b join api.search_items s on s.id = b.id),
        moved as (
          update api.search_items s set vector_list = n.list from nearest n
-          where s.id = n.id and n.list is not null and s.vector_list is distinct from n.list
+          where s.id = n.id and s.vector_list is distinct from n.list
          returning 1)
        select (select max(id) from batch)::text as last, (select count(*) from moved)::int as moved`,
-      [model, after, generation, batch],
+      [model, after, batch],
     );
     if (r!.last === null) break;
     after = Number(r!.last);

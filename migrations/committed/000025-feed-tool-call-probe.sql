@@ -1,5 +1,5 @@
---! Previous: sha1:fd32fcd61ac7f849033702a3068d42a25332fe2d
---! Hash: sha1:c19c9aa734564a57e73a9c3eb5f099a27d1e7903
+--! Previous: sha1:e304952c8dd25699c67bec9bcec43a005d287068
+--! Hash: sha1:acde43c45fc331b745c064ec9e02d8b7557e6fef
 --! Message: feed-tool-call-probe
 
 -- activity_feed.has_tool_calls was an EXISTS sublink, which PostgreSQL 17 plans as a hashed

@@ -1,5 +1,5 @@
---! Previous: sha1:3d97e2b7cbf346560d0b3d90edfebf59f7595ae4
---! Hash: sha1:fd32fcd61ac7f849033702a3068d42a25332fe2d
+--! Previous: sha1:f23e7c92fd36069669c5cd0b56a764f344464d92
+--! Hash: sha1:e304952c8dd25699c67bec9bcec43a005d287068
 --! Message: fts-statistics
 
 -- The activity feed's full-text filter with "order by seq desc limit 50": for a word outside the
