@@ -41,6 +41,22 @@ export function gzippedJs(dist = defaultWebDist): { bytes: number; raw: number; 
   return { bytes, raw, files: files.length };
 }
 
+/** Self time per function (top 12) and per script of a V8 CPU profile. */
+function summariseProfile(profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples?: number[]; timeDeltas?: number[] }): string[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const fn = new Map<string, number>();
+  const script = new Map<string, number>();
+  (profile.samples ?? []).forEach((id, i) => {
+    const f = byId.get(id)!;
+    const dt = (profile.timeDeltas?.[i] ?? 0) / 1000;
+    const file = f.url.replace(/^https?:\/\/[^/]+/, '') || f.functionName;
+    fn.set(`${f.functionName || '(anonymous)'} ${file}:${f.lineNumber}`, (fn.get(`${f.functionName || '(anonymous)'} ${file}:${f.lineNumber}`) ?? 0) + dt);
+    script.set(file, (script.get(file) ?? 0) + dt);
+  });
+  const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `~ ${v.toFixed(1).padStart(6)} ms ${k}`);
+  return [...top(script, 8), ...top(fn, 12)];
+}
+
 export async function measureBrowser(ctx: DashboardBenchContext): Promise<{ figures: Figure[]; notes: string[] }> {
   const figures: Figure[] = [];
   const notes: string[] = [];
@@ -85,11 +101,19 @@ export async function measureBrowser(ctx: DashboardBenchContext): Promise<{ figu
           });
           p.on('console', (m) => trace.push(`console.${m.type()}: ${m.text()}`));
         }
+        // BENCH_PROFILE=1: where the renderer's main thread spends the load (V8 CPU profile, self time).
+        const cdp = process.env.BENCH_PROFILE && ready ? await context.newCDPSession(p) : undefined;
+        if (cdp) {
+          await cdp.send('Profiler.enable');
+          await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+          await cdp.send('Profiler.start');
+        }
         const started0 = Date.now();
         const started = performance.now();
         await p.goto(url, { waitUntil: ready ? 'commit' : 'load' });
         if (ready) await p.locator(ready).first().waitFor({ timeout: 30_000 });
         const first = performance.now() - started;
+        if (cdp) trace.push(...summariseProfile((await cdp.send('Profiler.stop')).profile));
         if (complete) await p.locator(complete).first().waitFor({ timeout: 30_000 });
         if (trace.length) ctx.opts.log(`  ${url}: first data at ${first.toFixed(0)} ms\n    ${trace.sort().join('\n    ')}`);
         return { first, complete: performance.now() - started };

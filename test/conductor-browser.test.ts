@@ -227,6 +227,32 @@ describe('Conductor in Chromium', () => {
     expect(timings.first_data_ms).toBeLessThan(10_000);
   });
 
+  it('sends a panel\'s first query while the app loads, once, and loads only that panel\'s code', async () => {
+    const events: string[] = [];
+    // A PostgREST query is "query /tasks"; the page itself (also /tasks) and its assets are by path.
+    const name = (u: string) => (new URL(u).searchParams.has('select') ? 'query ' : '') + new URL(u).pathname.replace(/-[\w-]{8}\.js$/, '.js');
+    const onRequest = (r: { url: () => string }) => events.push(`request ${name(r.url())}`);
+    const onFinished = (r: { url: () => string }) => events.push(`finished ${name(r.url())}`);
+    page.on('request', onRequest);
+    page.on('requestfinished', onFinished);
+    try {
+      await page.goto(`${server.url}/tasks`);
+      await page.locator('cb-tasks li.card').first().waitFor();
+    } finally {
+      page.off('request', onRequest);
+      page.off('requestfinished', onFinished);
+    }
+    expect(events.filter((e) => e === 'request query /tasks')).toHaveLength(1);
+    // Sent before the panel's own code had even arrived: only early.ts can have sent it.
+    expect(events.indexOf('request query /tasks')).toBeLessThan(events.indexOf('finished /assets/cb-tasks.js'));
+    const scripts = events.filter((e) => e.startsWith('request /assets/') && e.endsWith('.js'));
+    expect(scripts.some((e) => e.includes('cb-tasks'))).toBe(true);
+    expect(scripts.filter((e) => /cb-(activity|health|memory|cron|backups|session|chart)\.js/.test(e))).toEqual([]);
+    // The tests after this one start from the feed.
+    await page.goto(`${server.url}/activity`);
+    await page.locator('cb-activity li.row').first().waitFor();
+  });
+
   it('shows a message live, without a reload, as the collectors write it (within a second on an idle machine)', async () => {
     await poll(() => page.locator('cb-activity [data-live]').getAttribute('data-live')).toBe('live');
     const writer = new pg.Client({ connectionString: stack.workerUrl });

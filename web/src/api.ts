@@ -1,9 +1,10 @@
 // The two ways the dashboard reads and writes: PostgREST directly (postgrest-js, the user's
 // token) and the functions server. Both retry once after a token refresh on 401, and both throw
 // ApiError with the server's message and hint.
-import { PostgrestClient } from '@supabase/postgrest-js';
+import type { PostgrestClient } from '@supabase/postgrest-js';
 import { auth } from './auth.ts';
 import { loadConfig } from './config.ts';
+import { builderKey, requestKey, restClient, takeEarly } from './early.ts';
 import { ApiError, fromBody, networkError } from './errors.ts';
 
 interface PgAnswer {
@@ -17,8 +18,7 @@ type Query = (client: PostgrestClient) => PromiseLike<PgAnswer>;
 
 async function client(): Promise<PostgrestClient> {
   const { restUrl } = await loadConfig();
-  const token = auth.session?.accessToken;
-  return new PostgrestClient(restUrl, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  return restClient(restUrl, auth.session?.accessToken);
 }
 
 /** Runs a postgrest-js query and returns its rows (typed by the caller), or throws a readable error. */
@@ -27,7 +27,9 @@ export async function query<T>(build: Query): Promise<T> {
 }
 
 export async function queryWithCount<T>(build: Query): Promise<{ data: T; count: number | null }> {
-  let answer = await build(await client());
+  const first = build(await client());
+  // The same request sent early in this page load (early.ts) has its answer on the way already.
+  let answer = await (takeEarly<PgAnswer>(builderKey(first)) ?? first);
   if (answer.status === 401 && (await auth.refresh())) answer = await build(await client());
   if (answer.error) {
     const { restUrl } = await loadConfig();
@@ -68,7 +70,8 @@ export async function callFunction<T>(path: string, init: { method?: string; bod
     });
   let res: Response;
   try {
-    res = await send();
+    const early = init.method === undefined && init.body === undefined ? takeEarly<Response>(requestKey('GET', url)) : undefined;
+    res = await (early ?? send());
     if (res.status === 401 && (await auth.refresh())) res = await send();
   } catch (err) {
     if (err instanceof ApiError) throw err;

@@ -1,4 +1,6 @@
-// Entry point: theme variables, then the app shell (which imports each panel).
+// Entry point: the panel's first request (early.ts must stay the first import: its body runs
+// before Lit and the panels are evaluated), theme variables, then the app shell.
+import './early.ts';
 import { loadConfig } from './config.ts';
 import './theme.css';
 import './components/cb-app.ts';

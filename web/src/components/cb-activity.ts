@@ -5,27 +5,10 @@ import { query } from '../api.ts';
 import { fullTime, int, ms, quoted, truncate, usd, when } from '../format.ts';
 import { LiveFeed, type ActivityRow, type LiveState } from '../live.ts';
 import { router, sessionHref } from '../router.ts';
+import { feedFilters, feedPageSize as pageSize, feedQuery, feedRanges as ranges, feedRoles as roles, type FeedFilters } from '../queries.ts';
 import { empty, errorBox, shared } from '../styles.ts';
 
-const pageSize = 50;
-const columns = 'seq,agent_id,session_id,id,created_at,role,channel,sender,content,model,total_tokens,cost_usd,is_heartbeat,error_message,has_tool_calls,tool_error';
-const ranges: Record<string, { label: string; seconds?: number }> = {
-  '1h': { label: 'Last hour', seconds: 3600 },
-  '24h': { label: 'Last 24 hours', seconds: 86_400 },
-  '7d': { label: 'Last 7 days', seconds: 604_800 },
-  '30d': { label: 'Last 30 days', seconds: 2_592_000 },
-  all: { label: 'Any time' },
-};
-const roles = ['user', 'assistant', 'tool_result', 'system'];
-
-export interface Filters {
-  q: string;
-  agent: string;
-  channel: string;
-  role: string;
-  range: string;
-  errors: boolean;
-}
+type Filters = FeedFilters;
 
 interface ToolCall {
   id: string;
@@ -37,18 +20,7 @@ interface ToolCall {
   duration_ms: number | null;
 }
 
-function filtersFromUrl(): Filters {
-  const q = router.route.query;
-  const range = q.get('range') ?? 'all';
-  return {
-    q: q.get('q') ?? '',
-    agent: q.get('agent') ?? '',
-    channel: q.get('channel') ?? '',
-    role: roles.includes(q.get('role') ?? '') ? q.get('role')! : '',
-    range: range in ranges ? range : 'all',
-    errors: q.get('errors') === '1',
-  };
-}
+const filtersFromUrl = (): Filters => feedFilters(router.route.query);
 
 /** Does a live row belong on the page under these filters? (The server applied the role's scope.) */
 function matches(row: ActivityRow, f: Filters): boolean {
@@ -186,18 +158,7 @@ export class CbActivity extends LitElement {
     this.loading = true;
     this.error = undefined;
     try {
-      const rows = await query<ActivityRow[]>((c) => {
-        let q = c.from('activity_feed').select(columns);
-        if (f.agent) q = q.eq('agent_id', f.agent);
-        if (f.channel) q = q.eq('channel', f.channel);
-        if (f.role) q = q.eq('role', f.role);
-        if (f.errors) q = q.or('error_message.not.is.null,tool_error.is.true');
-        const seconds = ranges[f.range]?.seconds;
-        if (seconds) q = q.gte('created_at', new Date(Date.now() - seconds * 1000).toISOString());
-        if (f.q.trim()) q = q.textSearch('fts', f.q.trim(), { type: 'websearch', config: 'simple' });
-        if (cursor !== undefined) q = q.lt('seq', cursor);
-        return q.order('seq', { ascending: false }).limit(pageSize);
-      });
+      const rows = await query<ActivityRow[]>((c) => feedQuery(c, f, cursor));
       if (generation !== this.#generation) return;
       this.rows = append ? [...this.rows, ...rows] : rows;
       this.more = rows.length === pageSize;

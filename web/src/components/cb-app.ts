@@ -1,16 +1,11 @@
-// The shell: sign-in gate, navigation between the six panels, theme toggle, sign out.
+// The shell: sign-in gate, navigation between the six panels, theme toggle, sign out. The panels
+// themselves load on demand (early.ts), so a page load evaluates only the one it shows.
 import { css, html, LitElement, nothing } from 'lit';
 import { auth } from '../auth.ts';
+import { loadPanel } from '../early.ts';
 import { panels, router } from '../router.ts';
 import { shared } from '../styles.ts';
-import './cb-health.ts';
 import './cb-login.ts';
-import './cb-activity.ts';
-import './cb-session.ts';
-import './cb-tasks.ts';
-import './cb-memory.ts';
-import './cb-cron.ts';
-import './cb-backups.ts';
 
 type Theme = 'dark' | 'light';
 
@@ -114,6 +109,8 @@ export class CbApp extends LitElement {
   }
 
   #panel(name: string) {
+    // Each panel's code is its own chunk, loaded on first visit; its element upgrades when it arrives.
+    loadPanel(name);
     switch (name) {
       case 'activity':
         return html`<cb-activity></cb-activity>`;

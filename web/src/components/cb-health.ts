@@ -113,8 +113,6 @@ export class CbHealth extends LitElement {
 
   override connectedCallback() {
     super.connectedCallback();
-    // chart.js is most of the panel's weight: it loads while the data does (and only here).
-    if (!customElements.get('cb-chart')) void import('./cb-chart.ts');
     void this.#load();
     // Parts and alerts change on their own: look again every 30 s while the panel is open.
     this.#timer = setInterval(() => {
@@ -147,7 +145,8 @@ export class CbHealth extends LitElement {
           this.parts = h.parts;
           this.overall = h.status;
         })
-        .catch((e) => (errors.parts = e)),
+        .catch((e) => (errors.parts = e))
+        .finally(() => this.#loadCharts()),
       queryAll<Usage>((c, from, to) =>
         c.from('usage_hourly')
           .select('hour,agent_id,messages,assistant_messages,errors,tool_calls,tool_errors,input_tokens,output_tokens,total_tokens,cost_usd,heartbeat_cost_usd,latency_p50_ms,latency_p95_ms')
@@ -170,6 +169,16 @@ export class CbHealth extends LitElement {
     ]);
     this.errors = errors;
     this.toggleAttribute('data-loaded', true); // first data on screen (tests and bench/dashboard-browser.ts wait for it)
+  }
+
+  /**
+   * chart.js is most of the panel's weight (and only this panel needs it). Evaluating it while the
+   * status of the parts is on its way would hold that first answer back: it loads once the parts
+   * are on screen, while the usage queries still run.
+   */
+  #loadCharts() {
+    if (customElements.get('cb-chart')) return;
+    void this.updateComplete.then(() => requestAnimationFrame(() => setTimeout(() => void import('./cb-chart.ts'))));
   }
 
   /** Share of probes per part that were not down in the window, counted by PostgREST (HEAD). */

@@ -6,6 +6,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import { query } from '../api.ts';
 import { auth } from '../auth.ts';
 import { ago, fullTime } from '../format.ts';
+import { taskColumns, tasksQuery } from '../queries.ts';
 import { empty, errorBox, shared } from '../styles.ts';
 
 export interface Task {
@@ -27,7 +28,6 @@ const columns: { status: Status; label: string }[] = [
   { status: 'in_progress', label: 'In Progress' },
   { status: 'done', label: 'Done' },
 ];
-const select = 'id,title,description,status,kind,position,agent_id,due_at,created_by,updated_at';
 
 export class CbTasks extends LitElement {
   static override properties = {
@@ -96,7 +96,7 @@ export class CbTasks extends LitElement {
   async #load() {
     this.loading = true;
     try {
-      this.tasks = await query<Task[]>((c) => c.from('tasks').select(select).order('position').order('id').limit(1000));
+      this.tasks = await query<Task[]>((c) => tasksQuery(c));
       this.error = undefined;
     } catch (err) {
       this.error = err;
@@ -135,7 +135,7 @@ export class CbTasks extends LitElement {
     this.announcement = `Moved “${task.title}” to ${label}, position ${clamped + 1} of ${others.length + 1}.`;
     try {
       const moved = await query<Task>((c) =>
-        c.rpc('move_task', { id: task.id, status, after_id: above?.id ?? null, before_id: below?.id ?? null }).select(select).single());
+        c.rpc('move_task', { id: task.id, status, after_id: above?.id ?? null, before_id: below?.id ?? null }).select(taskColumns).single());
       this.tasks = this.tasks.map((t) => (t.id === moved.id ? moved : t));
       this.error = undefined;
     } catch (err) {
@@ -243,11 +243,11 @@ export class CbTasks extends LitElement {
     try {
       if (editing === 'new') {
         const status = String(d.get('status') ?? 'backlog') as Status;
-        const created = await query<Task>((c) => c.from('tasks').insert({ ...values, status }).select(select).single());
+        const created = await query<Task>((c) => c.from('tasks').insert({ ...values, status }).select(taskColumns).single());
         this.tasks = [...this.tasks, created];
         this.announcement = `Created “${created.title}”.`;
       } else if (editing) {
-        const updated = await query<Task>((c) => c.from('tasks').update(values).eq('id', editing.id).select(select).single());
+        const updated = await query<Task>((c) => c.from('tasks').update(values).eq('id', editing.id).select(taskColumns).single());
         this.tasks = this.tasks.map((t) => (t.id === updated.id ? updated : t));
       }
       this.#close();
