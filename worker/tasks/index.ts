@@ -34,3 +34,34 @@ export function makeTaskList(ctx: WorkerContext): TaskList {
     backup_drill: backupDrillTask(ctx),
   };
 }
+
+/**
+ * Tasks a worker process can be limited to, or run without (`clawbase worker --only/--without`).
+ * database-backups read PostgreSQL's data folder and empty its WAL archive, so they run where
+ * those are readable: in docker compose only the `backup` service, as the database's OS user, can.
+ * (backup_workspace is not one of them: it reads the agent's workspace, as its owner.)
+ */
+export const taskGroups = {
+  'database-backups': ['backup_wal', 'backup_base', 'backup_drill'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type TaskGroup = keyof typeof taskGroups;
+
+/** Which tasks one worker process runs: all (undefined), one group only, or all but one group. */
+export type TaskSelection = { only: TaskGroup } | { without: TaskGroup };
+
+export function isTaskGroup(name: string): name is TaskGroup {
+  return Object.hasOwn(taskGroups, name);
+}
+
+/** Whether a process with this selection runs the task `name`. */
+export function runsTask(name: string, selection?: TaskSelection): boolean {
+  if (!selection) return true;
+  const inGroup = (group: TaskGroup) => (taskGroups[group] as readonly string[]).includes(name);
+  return 'only' in selection ? inGroup(selection.only) : !inGroup(selection.without);
+}
+
+/** The part of `list` a process with this selection runs. */
+export function selectTasks(list: TaskList, selection?: TaskSelection): TaskList {
+  return Object.fromEntries(Object.entries(list).filter(([name]) => runsTask(name, selection)));
+}
