@@ -153,7 +153,8 @@ describe('base backup + WAL archive + point-in-time restore', () => {
       expect(raw.includes(fs.readFileSync(secretsFile).toString('base64')), `${k} holds the secrets readable`).toBe(false);
       // With the key the marker is there (so the search above could have found it).
       const plain = decryptBuffer(key, raw);
-      const inflated = k.endsWith('.gz.enc') ? (await import('node:zlib')).gunzipSync(plain) : plain;
+      const zlib = await import('node:zlib');
+      const inflated = k.endsWith('.gz.enc') ? zlib.gunzipSync(plain) : k.endsWith('.br.enc') ? zlib.brotliDecompressSync(plain) : plain;
       if (inflated.includes(marker)) foundDecoded = true;
       if (k.endsWith('manifest.json.enc') && JSON.parse(inflated.toString()).config?.['secrets.json']) foundSecrets = true;
     }

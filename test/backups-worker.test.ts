@@ -17,6 +17,8 @@ import { evaluateHealthRules } from '../worker/health/alerts.ts';
 import { restoreWorkspace } from '../worker/backups/restic.ts';
 import { freeLoopbackPort, prepareRestore, startRestored } from '../worker/backups/restore.ts';
 import { listKeys } from '../worker/backups/store.ts';
+import { encryptBuffer } from '../worker/backups/crypto.ts';
+import { decodeWalObject, walObjectKey, walObjectName } from '../worker/backups/wal.ts';
 import { workerContext, type WorkerContext } from '../worker/context.ts';
 import { makeTaskList } from '../worker/tasks/index.ts';
 import { resticRepo } from '../worker/tasks/backup-workspace.ts';
@@ -141,7 +143,7 @@ describe('backup jobs in the worker', () => {
     expect(await evaluateHealthRules(owner, [], ctx.maintenance)).not.toContainEqual(expect.objectContaining({ rule: 'backup_failed', subject: 'wal' }));
     expect(fs.readdirSync(source.archiveDir).filter((f) => /^[0-9A-F]{24}$/.test(f))).toEqual([]);
     const segments = (await listKeys(testStore(s3, bucket, key, prefix), 'wal/'))
-      .map((k) => path.basename(k.key).replace('.gz.enc', ''))
+      .map((k) => walObjectName(k.key))
       .filter((n) => /^[0-9A-F]{24}$/.test(n));
     const idx = segments.map(segmentIndex);
     // Every segment from the first shipped to the last closed one is there.
@@ -194,6 +196,25 @@ describe('backup jobs in the worker', () => {
     await restoreWorkspace(resticRepo(ctx)!, target);
     expect(fs.readFileSync(path.join(target, 'memory', 'note-0.md'), 'utf8')).toMatch(/^changed /);
     expect(fs.readdirSync(path.join(target, 'memory'))).toHaveLength(100);
+  });
+});
+
+describe('WAL objects', () => {
+  it('are brotli under .br.enc, and the gzip ones shipped before (.gz.enc) still decode', async () => {
+    const zlib = await import('node:zlib');
+    const store = testStore(s3, 'unused', key, 'p');
+    const segment = Buffer.concat([crypto.randomBytes(4096), Buffer.alloc(1 << 20)]);
+    const name = '000000010000000000000007';
+    const current = walObjectKey(store, name);
+    expect(current).toBe(`p/wal/${name}.br.enc`);
+    expect(walObjectName(current)).toBe(name);
+    const brotli = encryptBuffer(key, zlib.brotliCompressSync(segment));
+    expect(decodeWalObject(store, current, brotli).equals(segment)).toBe(true);
+    const old = `p/wal/${name}.gz.enc`;
+    expect(walObjectName(old)).toBe(name);
+    expect(decodeWalObject(store, old, encryptBuffer(key, zlib.gzipSync(segment))).equals(segment)).toBe(true);
+    // The suffix decides: a gzip body under the brotli name is an error, not a silent mix-up.
+    expect(() => decodeWalObject(store, current, encryptBuffer(key, zlib.gzipSync(segment)))).toThrow();
   });
 });
 

@@ -12,7 +12,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from '../../db/embedded.t
 import type { BaseManifest } from './base.ts';
 import { decryptBuffer, decryptStream } from './crypto.ts';
 import { getBuffer, getToFile, listKeys, type BackupStore } from './store.ts';
-import { decodeWalObject, postgresOwner, walFileName } from './wal.ts';
+import { decodeWalObject, postgresOwner, walFileName, walObjectName } from './wal.ts';
 
 export interface RestoreOptions {
   store: BackupStore;
@@ -129,14 +129,14 @@ async function fetchWal(store: BackupStore, startWalFile: string, walDir: string
   fs.rmSync(walDir, { recursive: true, force: true });
   fs.mkdirSync(walDir, { recursive: true, mode: 0o700 });
   const keys = (await listKeys(store, 'wal/'))
-    .map((k) => ({ key: k.key, name: path.basename(k.key).replace(/\.gz\.enc$/, '') }))
+    .map((k) => ({ key: k.key, name: walObjectName(k.key) }))
     .filter((k) => walFileName.test(k.name) && (k.name.endsWith('.history') || k.name.slice(8) >= startWalFile.slice(8)));
   say(`fetching ${keys.length} WAL files`);
   let next = 0;
   const worker = async () => {
     while (next < keys.length) {
       const k = keys[next++]!;
-      fs.writeFileSync(path.join(walDir, k.name), decodeWalObject(store, k.name, await getBuffer(store, k.key)));
+      fs.writeFileSync(path.join(walDir, k.name), decodeWalObject(store, k.key, await getBuffer(store, k.key)));
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);

