@@ -76,6 +76,12 @@ async function seed() {
     ('a1', 's-old', 't1', 'm2', 'tide_table', now() - interval '40 days', now() - interval '40 days' + interval '2 seconds')`);
   await sql(`insert into api.conversation_summaries (agent_id, session_id, summary, method, expires_at, last_message_at)
     values ('a1', 's-new', 'an expired summary', 'manual', now() - interval '1 minute', now() - interval '2 days')`);
+  // Sign-in rows: two days old and an hour old; a refresh token expired 8 days ago and a live one.
+  await sql(`insert into private.login_attempts (at, email, ip, outcome) values
+    (now() - interval '2 days', 'old@example.com', '127.0.0.1', 'invalid'), (now() - interval '1 hour', 'new@example.com', '127.0.0.1', 'succeeded')`);
+  const { rows: [user] } = await sql(`insert into private.dashboard_users (email, password_hash, role) values ('sweep@example.com', 'x', 'viewer') returning id`);
+  await sql(`insert into private.refresh_tokens (user_id, family_id, token_hash, issued_at, expires_at) values
+    ($1, gen_random_uuid(), 'old', now() - interval '40 days', now() - interval '8 days'), ($1, gen_random_uuid(), 'live', now(), now() + interval '30 days')`, [user.id]);
   // Logs: an old legacy transcript and a rotated log go to S3; the live log and a fresh transcript stay.
   writeOld(path.join(folders.transcripts, 'main/sessions/old.jsonl'), '{"type":"message"}\n'.repeat(1000), 10);
   writeOld(path.join(folders.logs, 'worker.log.2026-01-01T00-00-00-000Z'), 'rotated log line\n'.repeat(500), 5);
@@ -146,7 +152,9 @@ describe('maintenance sweep', () => {
     expect(Object.fromEntries(probes.map((p) => [p.service, p.status]))).toMatchObject({
       postgres: 'up', postgrest: 'up', worker: expect.stringMatching(/up|degraded/), ollama: 'up', gateway: 'not_configured', n8n: 'not_configured', redis: 'not_configured', host: 'up', activity: 'up',
     });
-    expect(counts.cleanup).toMatchObject({ temp_files_deleted: 0 });
+    expect(counts.cleanup).toMatchObject({ temp_files_deleted: 0, login_attempts_deleted: 1, refresh_tokens_deleted: 1 });
+    expect((await sql(`select email from private.login_attempts`)).rows).toEqual([{ email: 'new@example.com' }]);
+    expect((await sql(`select token_hash from private.refresh_tokens`)).rows).toEqual([{ token_hash: 'live' }]);
     expect(typeof counts.cleanup.disk_used_percent).toBe('number');
 
     // The schedule shows the next slot of each crontab job.
