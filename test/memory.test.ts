@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bootstrap } from '../db/migrate.ts';
 import { workerContext } from '../worker/context.ts';
 import { beginMarker, endMarker, writeDailyActivity } from '../worker/memory/daily-activity.ts';
+import { embedPending } from '../worker/memory/embed.ts';
 import { makeOllama } from '../worker/memory/ollama.ts';
 import { summariseSessions } from '../worker/memory/summarise.ts';
 import { syncWorkspaceMemory } from '../worker/memory/workspace-sync.ts';
@@ -306,5 +307,37 @@ describe('workspace memory files', () => {
     expect(second.split(endMarker)).toHaveLength(2);
     expect(second).toMatch(/3 message\(s\)/);
     expect(second.startsWith('# My notes\n\nRemember to water the plants.')).toBe(true);
+  });
+});
+
+describe('embedding beside other writers', () => {
+  it('skips the rows another transaction holds instead of waiting for them (a deadlock with the sweep\'s cascading deletes)', async () => {
+    await stack.sql.query(`insert into api.memory_kv (agent_id, key, value) values ('lockprobe', 'k1', '"one"'), ('lockprobe', 'k2', '"two"'), ('lockprobe', 'k3', '"three"')`);
+    const { rows: items } = await stack.sql.query<{ id: string }>(`select id from api.search_items where agent_id = 'lockprobe' order by id`);
+    expect(items.length).toBe(3);
+    const held = items[1]!.id;
+    const holder = await stack.sql.connect();
+    const worker = await workerDb.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from api.search_items where id = $1 for update', [held]);
+      // Waiting for the held row would run into this timeout and fail the call.
+      await worker.query(`set statement_timeout = '5s'`);
+      const counts = await embedPending(worker, makeOllama(settings()), { model: 'lock-probe', host: ollama.url, maxBatches: 1, batchSize: 1000 });
+      expect(counts.skipped).toBeGreaterThanOrEqual(1);
+      const { rows } = await stack.sql.query<{ id: string; embedding_model: string }>(`select id, embedding_model from api.search_items where id = any ($1::bigint[]) order by id`, [items.map((i) => i.id)]);
+      expect(rows.find((r) => r.id === held)!.embedding_model).not.toBe('lock-probe');
+      expect(rows.filter((r) => r.id !== held && r.embedding_model === 'lock-probe').length).toBeGreaterThanOrEqual(1);
+      await holder.query('commit');
+      // Released: the next run embeds it.
+      const again = await embedPending(worker, makeOllama(settings()), { model: 'lock-probe', host: ollama.url, maxBatches: 1, batchSize: 1000 });
+      expect(again.embedded).toBeGreaterThanOrEqual(1);
+      expect((await stack.sql.query(`select embedding_model from api.search_items where id = $1`, [held])).rows[0].embedding_model).toBe('lock-probe');
+    } finally {
+      await holder.query('rollback').catch(() => {});
+      holder.release();
+      await worker.query('reset statement_timeout').catch(() => {});
+      worker.release();
+    }
   });
 });

@@ -55,13 +55,20 @@ export async function embedPending(db: Queryable, ollama: Ollama, opts: EmbedOpt
       throw new OllamaUnavailableError(reason, { cause: err });
     }
     const payload = rows.map((r, i) => ({ id: Number(r.id), digest: r.digest, v: vectors[i] }));
+    // Rows another transaction holds (the sweep deleting expired memory, which cascades here, or
+    // the workspace sync rewriting a document) are skipped, never waited for: waiting on them in
+    // the update's join order while they wait on ours was a deadlock (seen in CI under load). A
+    // skipped row that still exists is embedded by the next run (the crontab runs one every minute).
     const { rowCount } = await db.query(
-      `update api.search_items s
+      `with free as (
+         select id from api.search_items where id = any ($3::bigint[]) order by id for update skip locked
+       )
+       update api.search_items s
           set embedding_model = $2, embedding_bits = private.embedding_bits(x.v), embedding_cubes = private.embedding_cubes(x.v),
               embedded_at = now(), embed_error = null
-         from jsonb_to_recordset($1::jsonb) as x(id bigint, digest text, v real[])
-        where s.id = x.id and md5(s.title || s.content) = x.digest`,
-      [JSON.stringify(payload), opts.model],
+         from jsonb_to_recordset($1::jsonb) as x(id bigint, digest text, v real[]), free
+        where s.id = x.id and s.id = free.id and md5(s.title || s.content) = x.digest`,
+      [JSON.stringify(payload), opts.model, payload.map((p) => p.id)],
     );
     counts.embedded += rowCount ?? 0;
     counts.skipped += rows.length - (rowCount ?? 0);
