@@ -1,6 +1,6 @@
 // A killed worker's jobs are handed back within seconds, never those of a live worker.
 import { EventEmitter } from 'node:events';
-import { quickAddJob } from 'graphile-worker';
+import { quickAddJob, run } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLockRecovery, type LockRecovery } from '../worker/lock-recovery.ts';
 import { createTestDatabase } from './support/stack.ts';
@@ -58,5 +58,35 @@ describe('dead-worker lock recovery', () => {
     await live.stop();
     expect(await other.sweep()).toEqual(['worker-live']);
     expect(await lockedBy(alive)).toBeNull();
+  });
+
+  it('never frees a job a live graphile-worker is still running past the minimum lock age, so it runs once', async () => {
+    const mine = recovery();
+    let runs = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const runner = await run({
+      connectionString: workerUrl,
+      concurrency: 2,
+      noHandleSignals: true,
+      pollInterval: 100,
+      taskList: { slow_job: async () => void (runs++, await held) },
+      events: mine.events,
+    });
+    try {
+      const job = await quickAddJob({ connectionString: workerUrl }, 'slow_job', {});
+      // Taken, and older than minLockAgeMs: only the advisory lock of whatever id it is locked by protects it.
+      await new Promise((r) => setTimeout(r, 1_800));
+      const owner = await lockedBy(job.id);
+      expect(owner).not.toBeNull();
+      expect(await mine.sweep()).toEqual([]);
+      expect(await recovery().sweep()).toEqual([]);
+      expect(await lockedBy(job.id)).toBe(owner);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(runs).toBe(1);
+    } finally {
+      release();
+      await runner.stop();
+    }
   });
 });

@@ -1,6 +1,6 @@
 // Jobs of a killed worker must not wait out graphile-worker's 4-hour lock timeout.
 //
-// Each worker process holds a session-level advisory lock per graphile-worker worker id it runs,
+// Each worker process holds a session-level advisory lock per graphile-worker pool and worker id,
 // on one connection of its own. PostgreSQL drops those locks the moment the process dies (its
 // session ends), so any worker that can take the lock of a job's `locked_by` knows the owner is
 // gone and hands the job back with graphile_worker.force_unlock_workers(). Several workers can
@@ -55,12 +55,18 @@ export function startLockRecovery(opts: LockRecoveryOptions): LockRecovery {
     return connecting;
   }
 
-  events.on('worker:create', ({ worker }) => {
-    ours.add(worker.workerId);
+  const own = (id: string) => {
+    if (ours.has(id)) return;
+    ours.add(id);
     void connection()
-      .then((c) => c.query(`select pg_advisory_lock(${lockKey})`, [worker.workerId]))
-      .catch((err: Error) => opts.log(`[worker] could not lock worker id ${worker.workerId}: ${err.message}`));
-  });
+      .then((c) => c.query(`select pg_advisory_lock(${lockKey})`, [id]))
+      .catch((err: Error) => opts.log(`[worker] could not lock worker id ${id}: ${err.message}`));
+  };
+  // graphile-worker 0.18 takes jobs in the name of the pool (locked_by = the pool's id), not of
+  // the worker that runs them: both ids are held, or a live pool's long job (over minLockAgeMs)
+  // would look abandoned, be freed and run a second time beside the first.
+  events.on('pool:create', ({ workerPool }) => own(workerPool.id));
+  events.on('worker:create', ({ worker }) => own(worker.workerId));
 
   async function sweep(): Promise<string[]> {
     const c = await connection();
