@@ -346,7 +346,7 @@ function appendTranscript(n: number): void {
 // ---------------------------------------------------------------- the dashboard's live feed
 let feed: LiveFeedClient | undefined;
 /** Append-to-event latency of each transcript message the feed delivered, with when it arrived. */
-const feedLatencies: Array<{ at: number; ms: number }> = [];
+const feedLatencies: Array<{ at: number; ms: number; id: string; appended: number }> = [];
 function startFeed(baseUrl: string, viewerToken: string): LiveFeedClient {
   return connectLiveFeed({
     baseUrl,
@@ -354,10 +354,32 @@ function startFeed(baseUrl: string, viewerToken: string): LiveFeedClient {
     log,
     onEvent: (e) => {
       const t = appendedAt.get(e.messageId);
-      if (t !== undefined && e.sessionId === transcriptSid) feedLatencies.push({ at: e.receivedAt, ms: e.receivedAt - t });
+      if (t !== undefined && e.sessionId === transcriptSid) feedLatencies.push({ at: e.receivedAt, ms: e.receivedAt - t, id: e.messageId, appended: t });
     },
   });
 }
+/**
+ * Where the latency of the feed's events went: append → the collectors' write (messages.ingested_at,
+ * the start of its transaction) and that write → the event. p50/p99 of each.
+ */
+async function feedLatencySplit(from: number): Promise<{ toStored: { p50: number; p99: number }; storedToEvent: { p50: number; p99: number } }> {
+  const { rows } = await withDb((c) =>
+    c.query<{ id: string; t: number }>(`select id, extract(epoch from ingested_at) * 1000 as t from api.messages where agent_id = $1 and session_id = $2`, [transcriptAgent, transcriptSid]),
+  );
+  const stored = new Map(rows.map((r) => [r.id, Number(r.t)]));
+  const a: number[] = [];
+  const b: number[] = [];
+  for (const l of feedLatencies) {
+    const t = stored.get(l.id);
+    if (l.at < from || t === undefined) continue;
+    a.push(t - l.appended);
+    b.push(l.at - t);
+  }
+  a.sort((x, y) => x - y);
+  b.sort((x, y) => x - y);
+  return { toStored: { p50: percentile(a, 50), p99: percentile(a, 99) }, storedToEvent: { p50: percentile(b, 50), p99: percentile(b, 99) } };
+}
+
 /**
  * Every message row in the database must have reached the feed exactly once (event id = seq):
  * waits up to `timeoutMs` for the feed to catch up, then counts what is missing and doubled.
@@ -582,6 +604,8 @@ interface Interval {
   unembedded?: number;
   /** Percent of one core per process over the interval. */
   cpu?: Record<string, number>;
+  /** p99 append-to-event latency of the live feed's transcript events received in the interval. */
+  feedP99?: number;
 }
 function summarise(from: number, to: number): Omit<Interval, 'second'> {
   const window = samples.filter((s) => s.at >= from && s.at < to);
@@ -650,13 +674,14 @@ try {
     const s: Interval = { second: Math.round((now - soakStart) / 1000), ...summarise(now - 10_000, now) };
     const cpuNow = cpuSeconds();
     s.cpu = cpuPercent(cpuBefore, cpuNow, 10);
+    s.feedP99 = percentile(feedLatencies.filter((l) => l.at >= now - 10_000 && l.at < now).map((l) => l.ms).sort((a, b) => a - b), 99);
     cpuBefore = cpuNow;
     intervals.push(s);
     void backlog()
       .then((b) => Object.assign(s, { jobs: b.jobs, unembedded: b.unembedded }))
       .catch(() => {})
       .finally(() =>
-        log(`${s.second} s: ${s.opsPerSecond.toFixed(0)} ops/s p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms (${fmtKinds(s.p99ByKind)}) errors ${s.errors}; jobs ${s.jobs ?? '?'}, unembedded ${s.unembedded ?? '?'}; cpu ${fmtCpu(s.cpu)}; transcript ${appended} entries`),
+        log(`${s.second} s: ${s.opsPerSecond.toFixed(0)} ops/s p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms (${fmtKinds(s.p99ByKind)}) errors ${s.errors}; feed p99 ${s.feedP99?.toFixed(0) ?? '?'} ms; jobs ${s.jobs ?? '?'}, unembedded ${s.unembedded ?? '?'}; cpu ${fmtCpu(s.cpu)}; transcript ${appended} entries`),
       );
   }, 10_000);
   await openLoop(rate, () => Date.now() >= soakEnd);
@@ -669,6 +694,7 @@ try {
   const soakTranscript = await transcriptRows();
   const soakFeed = await feedCheck(30_000);
   const soakFeedMs = feedLatencies.filter((l) => l.at >= soakStart).map((l) => l.ms).sort((a, b) => a - b);
+  const soakFeedSplit = await feedLatencySplit(soakStart);
   const soakBacklog = await backlog();
   const grown = Object.entries(memStart).filter(([k, v]) => v !== undefined && memEnd[k] !== undefined && memEnd[k]! > v * rssBound.ratio + rssBound.slackMiB);
 
@@ -685,17 +711,17 @@ try {
     gateway
       ? `- OpenClaw Gateway 2026.9.6 (real, loopback, a fake model behind it) followed by the collectors; a chat through it (chat.send) reached the database ${chatBeforeMs} ms after it was sent`
       : `- no OpenClaw Gateway: ${gatewaySkip}`,
-    `- live feed (GET /functions/v1/live with a viewer token, open from before the first message): ${soakFeed.events} events for ${soakFeed.expected} messages in the database, missing ${soakFeed.missing}, duplicated ${soakFeed.duplicated}, over ${soakFeed.connections} connection(s); append-to-event latency of the transcript's messages p50 ${percentile(soakFeedMs, 50).toFixed(0)} ms, p99 ${percentile(soakFeedMs, 99).toFixed(0)} ms, max ${(soakFeedMs.at(-1) ?? NaN).toFixed(0)} ms (the collectors poll the file, write, NOTIFY; the feed reads and sends)`,
+    `- live feed (GET /functions/v1/live with a viewer token, open from before the first message): ${soakFeed.events} events for ${soakFeed.expected} messages in the database, missing ${soakFeed.missing}, duplicated ${soakFeed.duplicated}, over ${soakFeed.connections} connection(s); append-to-event latency of the transcript's messages p50 ${percentile(soakFeedMs, 50).toFixed(0)} ms, p99 ${percentile(soakFeedMs, 99).toFixed(0)} ms, max ${(soakFeedMs.at(-1) ?? NaN).toFixed(0)} ms; of which append → the collectors' write p50 ${soakFeedSplit.toStored.p50.toFixed(0)} ms, p99 ${soakFeedSplit.toStored.p99.toFixed(0)} ms, and write → event p50 ${soakFeedSplit.storedToEvent.p50.toFixed(0)} ms, p99 ${soakFeedSplit.storedToEvent.p99.toFixed(0)} ms`,
     `- memory (MiB RSS, start → end; bound: end ≤ start × ${rssBound.ratio} + ${rssBound.slackMiB} MiB): ${Object.keys(memStart).map((k) => `${k} ${memStart[k]?.toFixed(0) ?? '?'} → ${memEnd[k]?.toFixed(0) ?? '?'}`).join(', ')}: ${grown.length ? `GROWTH in ${grown.map(([k]) => k).join(', ')}` : 'PASS'}`,
     '',
-    '| second | ops/s | p50 ms | p99 ms | p99 upsert / read / search ms | errors | jobs queued | items without a vector | CPU % of one core |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| second | ops/s | p50 ms | p99 ms | p99 upsert / read / search ms | errors | live feed p99 ms | jobs queued | items without a vector | CPU % of one core |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...intervals.map(
       (r) =>
-        `| ${r.second} | ${r.opsPerSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${['upsert', 'read', 'search'].map((k) => r.p99ByKind[k]!.toFixed(0)).join(' / ')} | ${r.errors} | ${r.jobs ?? '?'} | ${r.unembedded ?? '?'} | ${fmtCpu(r.cpu)} |`,
+        `| ${r.second} | ${r.opsPerSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${['upsert', 'read', 'search'].map((k) => r.p99ByKind[k]!.toFixed(0)).join(' / ')} | ${r.errors} | ${r.feedP99?.toFixed(0) ?? '?'} | ${r.jobs ?? '?'} | ${r.unembedded ?? '?'} | ${fmtCpu(r.cpu)} |`,
     ),
   );
-  Object.assign(json, { max, maximum, rate, keysPerAgent, whole, intervals, memStart, memEnd, soakWrites, soakTranscript, soakFeed, soakFeedLatency: { p50: percentile(soakFeedMs, 50), p99: percentile(soakFeedMs, 99), max: soakFeedMs.at(-1) }, soakBacklog, appended, errors: Object.fromEntries(errorsSeen) });
+  Object.assign(json, { max, maximum, rate, keysPerAgent, whole, intervals, memStart, memEnd, soakWrites, soakTranscript, soakFeed, soakFeedLatency: { p50: percentile(soakFeedMs, 50), p99: percentile(soakFeedMs, 99), max: soakFeedMs.at(-1), ...soakFeedSplit }, soakBacklog, appended, errors: Object.fromEntries(errorsSeen) });
 
   if (withFaults) {
     const faults: Array<Record<string, unknown>> = [];
