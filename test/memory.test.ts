@@ -312,6 +312,10 @@ describe('workspace memory files', () => {
 
 describe('embedding beside other writers', () => {
   it('skips the rows another transaction holds instead of waiting for them (a deadlock with the sweep\'s cascading deletes)', async () => {
+    // The worker started above would embed these rows too (with its own model) while this test
+    // looks at them: only the embed calls below may touch them.
+    await runner?.stop();
+    runner = undefined;
     await stack.sql.query(`insert into api.memory_kv (agent_id, key, value) values ('lockprobe', 'k1', '"one"'), ('lockprobe', 'k2', '"two"'), ('lockprobe', 'k3', '"three"')`);
     const { rows: items } = await stack.sql.query<{ id: string }>(`select id from api.search_items where agent_id = 'lockprobe' order by id`);
     expect(items.length).toBe(3);
