@@ -37,6 +37,8 @@ export interface GatewayPosition {
   sessionId: string | null;
 }
 
+const maxBackoffMs = 5_000;
+
 export class GatewayObserver {
   private conn: GatewayConnection | undefined;
   private subscribed = new Set<string>();
@@ -57,7 +59,12 @@ export class GatewayObserver {
     return laneOf(this.opts.url, this.ctx.lanes);
   }
 
-  /** Runs until `signal` aborts: connects, and reconnects with backoff (1 s doubling to 30 s). */
+  /**
+   * Runs until `signal` aborts: connects, and reconnects with backoff (1 s doubling to 5 s). The
+   * Gateway is on this machine (or its compose network): a failed attempt costs one refused
+   * connection, and a 30 s ceiling left the collectors away up to 30 s after it came back (the
+   * soak's Gateway fault: reconnected 22.6 s after it was back).
+   */
   async run(signal: AbortSignal): Promise<void> {
     const readyz = setInterval(() => void this.probeReadyz(), this.opts.readyzIntervalMs ?? 30_000);
     const tickWatch = setInterval(() => void this.checkTicks(), 5_000);
@@ -95,7 +102,7 @@ export class GatewayObserver {
           if (failures === 1 || failures % 10 === 0) this.ctx.log(`ingest: ${(err as Error).message}; retrying in ${Math.round(backoff / 1000)} s`);
         }
         await sleep(backoff, signal);
-        backoff = Math.min(30_000, backoff * 2);
+        backoff = Math.min(maxBackoffMs, backoff * 2);
       }
     } finally {
       this.stopped = true;
