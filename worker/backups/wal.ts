@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { decryptBuffer, encryptBuffer } from './crypto.ts';
 import { putVerified, type BackupStore } from './store.ts';
@@ -53,8 +54,11 @@ export const walObjectKey = (store: BackupStore, name: string) => `${store.prefi
 export const walObjectName = (key: string) => path.basename(key).replace(/\.(gz|br)\.enc$/, '');
 
 const brotliQuality = 3;
+const brotliCompress = promisify(zlib.brotliCompress);
+// On libuv's thread pool: the worker's event loop (its jobs, the 5 s shipping loop) keeps running
+// while a 16 MB segment compresses (~0.1 s on one core here).
 const compressWal = (data: Buffer) =>
-  zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
+  brotliCompress(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
 
 export interface ShipResult {
   shipped: string[];
@@ -124,7 +128,7 @@ async function shipLocked(store: BackupStore, dir: string): Promise<ShipResult> 
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // another shipper took it
       throw err;
     }
-    const body = encryptBuffer(store.key, compressWal(data));
+    const body = encryptBuffer(store.key, await compressWal(data));
     try {
       const stored = await putVerified(store, walObjectKey(store, name), body);
       result.bytes += stored.size;
