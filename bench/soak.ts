@@ -25,7 +25,7 @@ import { freePort } from '../test/support/ports.ts';
 import { startS3, type TestS3 } from '../test/support/s3.ts';
 import { machine, percentile } from './lib.ts';
 import { connectLiveFeed, type LiveFeedClient } from './live-feed-client.ts';
-import { installOpenClaw, startGateway, type SoakGateway } from './openclaw-gateway.ts';
+import { installOpenClaw, startGateway, type OpenClawGateway } from '../test/support/openclaw-gateway.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -73,7 +73,7 @@ const ollama: FakeOllama = await startFakeOllama();
 const withGateway = !flag('no-gateway');
 const openclaw = withGateway ? await installOpenClaw(root) : { skip: 'not started (--no-gateway)' };
 let gatewaySkip = 'skip' in openclaw ? openclaw.skip : undefined;
-const gateway: SoakGateway | undefined =
+const gateway: OpenClawGateway | undefined =
   'skip' in openclaw
     ? undefined
     : await startGateway(openclaw, path.join(home, 'gateway-state')).catch((err: Error) => void (gatewaySkip = `the Gateway did not start: ${err.message.slice(0, 300)}`));

@@ -3,45 +3,33 @@
 // driven with chat.send through a text turn and a tool turn. Every message, tool call and usage
 // figure must reach PostgreSQL once: first live through the Gateway observer alone, then through
 // the SQLite reader on the database OpenClaw wrote.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { decompress } from 'fzstd';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectGateway, type GatewayConnection } from '../worker/collectors/gateway-client.ts';
 import { collectorEnv, count, startCollector, waitFor, type Collector } from './support/collector.ts';
-import { startFakeModel, type FakeModel } from './support/fake-openai.ts';
-import { freePort } from './support/ports.ts';
+import type { FakeModel } from './support/fake-openai.ts';
+import { installOpenClaw, startGateway, type OpenClawGateway } from './support/openclaw-gateway.ts';
 import { createTestDatabase } from './support/stack.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-let install: { node: string; openclaw: string } | undefined;
-let skipReason = '';
-
-try {
-  const { stdout } = await promisify(execFile)('bash', [path.join(root, 'scripts', 'install-openclaw.sh')], { timeout: 15 * 60_000, maxBuffer: 16 << 20 });
-  const node = /^NODE=(.+)$/m.exec(stdout)?.[1];
-  const openclaw = /^OPENCLAW=(.+)$/m.exec(stdout)?.[1];
-  if (node && openclaw && fs.existsSync(node) && fs.existsSync(openclaw)) install = { node, openclaw };
-  else skipReason = `install script printed no usable paths:\n${stdout}`;
-} catch (err) {
-  skipReason = (err as Error & { stderr?: string }).stderr || (err as Error).message;
-}
-if (!install) {
-  console.error(`\n${'!'.repeat(78)}\n!! SKIPPING the OpenClaw compatibility test: openclaw@2026.9.6 could not be installed.\n!! ${skipReason.trim().split('\n').slice(-5).join('\n!! ')}\n${'!'.repeat(78)}\n`);
+const installed = await installOpenClaw(root);
+const install = 'skip' in installed ? undefined : installed;
+if ('skip' in installed) {
+  console.error(`\n${'!'.repeat(78)}\n!! SKIPPING the OpenClaw compatibility test: ${installed.skip}\n${'!'.repeat(78)}\n`);
 }
 
 const token = 'compat-token-0123456789abcdef';
 let sql: pg.Pool;
 let ownerUrl: string;
 let model: FakeModel;
-let gateway: ChildProcess | undefined;
-let gatewayLog = '';
+let gateway: OpenClawGateway | undefined;
 let state: string;
 let gatewayUrl: string;
+const gatewayLog = () => gateway?.output() ?? '';
 const collectors: Collector[] = [];
 
 beforeAll(async () => {
@@ -49,46 +37,16 @@ beforeAll(async () => {
   const db = await createTestDatabase('compat');
   ownerUrl = db.ownerUrl;
   sql = new pg.Pool({ connectionString: ownerUrl, max: 2 });
-  model = await startFakeModel();
   const cluster = inject('cluster');
   state = fs.mkdtempSync(path.join(cluster.tmpRoot, 'openclaw-state-'));
-  const port = await freePort();
-  gatewayUrl = `ws://127.0.0.1:${port}`;
-  fs.writeFileSync(path.join(state, 'openclaw.json'), JSON.stringify({
-    gateway: { mode: 'local', bind: 'loopback', port, auth: { mode: 'token', token } },
-    models: { mode: 'merge', providers: { fake: {
-      baseUrl: model.baseUrl, apiKey: 'fake-key', api: 'openai-completions',
-      models: [{ id: 'fake-model', name: 'Fake Model', reasoning: false, input: ['text'], cost: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 }, contextWindow: 128000, maxTokens: 4096 }],
-    } } },
-    agents: { defaults: { model: { primary: 'fake/fake-model' }, heartbeat: { every: '0m' } } },
-    logging: { file: path.join(state, 'openclaw.log') },
-  }, null, 2));
-  const env = { PATH: `${path.dirname(install.node)}:${process.env.PATH}`, HOME: state, OPENCLAW_STATE_DIR: state, OPENCLAW_CONFIG_PATH: path.join(state, 'openclaw.json'), NO_COLOR: '1' };
-  gateway = spawn(install.node, [install.openclaw, 'gateway', 'run'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  gateway.stdout!.on('data', (d) => (gatewayLog += d));
-  gateway.stderr!.on('data', (d) => (gatewayLog += d));
-  await waitFor(async () => {
-    if (gateway!.exitCode !== null) throw new Error(`openclaw gateway exited with ${gateway!.exitCode}:\n${gatewayLog.slice(-3000)}`);
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
-    } catch {
-      return false;
-    }
-  }, `the OpenClaw Gateway on ${port} (log:\n${gatewayLog.slice(-2000)})`, 180_000);
+  gateway = await startGateway(install, state, token);
+  model = gateway.model;
+  gatewayUrl = gateway.url;
 }, 600_000);
 
 afterAll(async () => {
   for (const c of collectors) c.child.kill('SIGKILL');
-  if (gateway?.pid) {
-    try {
-      process.kill(-gateway.pid, 'SIGTERM');
-      await new Promise((r) => setTimeout(r, 1500));
-      process.kill(-gateway.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await model?.close();
+  await gateway?.close();
   await sql?.end();
 });
 
@@ -121,7 +79,7 @@ describe.skipIf(!install)('real OpenClaw 2026.9.6', () => {
     await waitFor(async () => (await assistants()) >= 3 && (await count(sql, `select count(*) as n from api.tool_calls where agent_id = 'main' and result is not null`)) >= 1, 'the tool turn live', 120_000).catch(async (err: Error) => {
       const { rows } = await sql.query(`select role, source, left(content, 60) as c from api.messages where agent_id = 'main' order by created_at`);
       const { rows: t } = await sql.query(`select * from api.tool_calls`);
-      throw new Error(`${err.message}\nmessages: ${JSON.stringify(rows)}\ntool_calls: ${JSON.stringify(t)}\nmodel calls: ${JSON.stringify(model.calls)}\ncollector: ${live.output().slice(-1500)}\ngateway: ${gatewayLog.slice(-1500)}`);
+      throw new Error(`${err.message}\nmessages: ${JSON.stringify(rows)}\ntool_calls: ${JSON.stringify(t)}\nmodel calls: ${JSON.stringify(model.calls)}\ncollector: ${live.output().slice(-1500)}\ngateway: ${gatewayLog().slice(-1500)}`);
     });
     driver.close();
 

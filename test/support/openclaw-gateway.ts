@@ -1,19 +1,22 @@
-// A real OpenClaw 2026.9.6 Gateway for the soak, started the way test/openclaw-compat.test.ts
-// starts it: installed (cached) by scripts/install-openclaw.sh, run under its own Node 24 on
-// loopback with a token, its model a fake OpenAI-compatible server. The soak points the
-// collectors at it, takes it away for the Gateway fault and drives a chat through it.
+// A real OpenClaw 2026.9.6 Gateway, for test/openclaw-compat.test.ts and the soak: installed
+// (cached) by scripts/install-openclaw.sh, run under its own Node 24 on loopback with a token, its
+// model a fake OpenAI-compatible server. The soak also takes it away for its Gateway fault.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { connectGateway } from '../worker/collectors/gateway-client.ts';
-import { startFakeModel, type FakeModel } from '../test/support/fake-openai.ts';
-import { freePort } from '../test/support/ports.ts';
+import { connectGateway } from '../../worker/collectors/gateway-client.ts';
+import { startFakeModel, type FakeModel } from './fake-openai.ts';
+import { freePort } from './ports.ts';
 
-export interface SoakGateway {
+export interface OpenClawGateway {
   /** ws://127.0.0.1:<port>, for OPENCLAW_GATEWAY_URL. */
   url: string;
   token: string;
+  /** The fake model behind it (its calls, for usage checks). */
+  model: FakeModel;
+  /** What the Gateway printed since it was last started. */
+  output(): string;
   pid(): number | undefined;
   /** Starts it (again, on the same port and state) and waits for /readyz. */
   start(): Promise<void>;
@@ -38,10 +41,9 @@ export async function installOpenClaw(root: string): Promise<{ node: string; ope
   }
 }
 
-export async function startGateway(install: { node: string; openclaw: string }, stateDir: string): Promise<SoakGateway> {
+export async function startGateway(install: { node: string; openclaw: string }, stateDir: string, token = 'clawbase-gateway-token-0123456789abcdef'): Promise<OpenClawGateway> {
   const model: FakeModel = await startFakeModel();
   const port = await freePort();
-  const token = 'soak-gateway-token-0123456789abcdef';
   fs.mkdirSync(stateDir, { recursive: true });
   fs.writeFileSync(path.join(stateDir, 'openclaw.json'), JSON.stringify({
     gateway: { mode: 'local', bind: 'loopback', port, auth: { mode: 'token', token } },
@@ -64,9 +66,11 @@ export async function startGateway(install: { node: string; openclaw: string }, 
       return false;
     }
   };
-  const gateway: SoakGateway = {
+  const gateway: OpenClawGateway = {
     url,
     token,
+    model,
+    output: () => output,
     pid: () => child?.pid,
     async start() {
       output = '';
