@@ -105,10 +105,10 @@ export async function cleanupStep(client: PoolClient, cfg: MaintenanceConfig, lo
   counts.health_checks_deleted = await del('api.health_checks', `checked_at < now() - interval '30 days'`);
   counts.outbox_deleted = await del('api.outbox_events', `dispatched_at < now() - interval '30 days' and not exists (select from api.webhook_deliveries d where d.event_id = api.outbox_events.id and d.status = 'pending')`);
   counts.cron_runs_deleted = await del('api.cron_runs', `started_at < now() - interval '90 days' and parent_id is null`);
-  // Sign-in rows: rate limits look back an hour, and an expired refresh token is refused anyway.
-  // (Without SKIP LOCKED: the worker may delete these rows, not lock them for update.)
-  counts.login_attempts_deleted = await del('private.login_attempts', `at < now() - interval '1 day'`, false);
-  counts.refresh_tokens_deleted = await del('private.refresh_tokens', `expires_at < now() - interval '7 days'`, false);
+  // Sign-in rows: private.prune_sign_ins decides how long each kind is kept.
+  const { rows: signIns } = await client.query<{ login_attempts: string; refresh_tokens: string }>('select * from private.prune_sign_ins()');
+  counts.login_attempts_deleted = Number(signIns[0]!.login_attempts);
+  counts.refresh_tokens_deleted = Number(signIns[0]!.refresh_tokens);
 
   // VACUUM (ANALYZE) where at least 10% (or 10,000) of the rows are dead: what this sweep churned.
   const { rows: dead } = await client.query<{ rel: string }>(
