@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { defaultWebDist } from '../functions/dashboard/deps.ts';
 import type { DashboardBenchContext } from './dashboard.ts';
 import { percentile, type Figure } from './lib.ts';
 
@@ -28,7 +27,7 @@ const panels: { name: string; path: string; ready: string; complete?: string }[]
 ];
 
 /** Gzipped bytes (level 9, as a server would precompress) of every JS file of the build. */
-export function gzippedJs(dist = defaultWebDist): { bytes: number; raw: number; files: number } {
+export function gzippedJs(dist: string): { bytes: number; raw: number; files: number } {
   const assets = path.join(dist, 'assets');
   const files = fs.existsSync(assets) ? fs.readdirSync(assets).filter((f) => f.endsWith('.js')) : [];
   let bytes = 0;
@@ -60,7 +59,7 @@ function summariseProfile(profile: { nodes: { id: number; callFrame: { functionN
 export async function measureBrowser(ctx: DashboardBenchContext): Promise<{ figures: Figure[]; notes: string[] }> {
   const figures: Figure[] = [];
   const notes: string[] = [];
-  const js = gzippedJs();
+  const js = gzippedJs(ctx.webDist);
   figures.push({
     name: 'dashboard JavaScript, gzipped',
     value: Math.round(js.bytes / 102.4) / 10,

@@ -8,10 +8,12 @@
 //
 // The browser half (first data in Chromium, gzipped JS) belongs to the SPA: see browserFigures().
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { build } from 'vite';
 import type { DashboardDeps } from '../functions/dashboard/deps.ts';
-import { defaultWebDist } from '../functions/dashboard/deps.ts';
 import { webApp } from '../functions/dashboard/web-app.ts';
 import { collectMetrics, metricsFunction } from '../functions/metrics/index.ts';
 import { startFunctionsServer } from '../functions/server.ts';
@@ -40,13 +42,15 @@ interface Panel {
 /** What the SPA engineer's browser measurements get to work with. */
 export interface DashboardBenchContext {
   opts: BenchOptions;
-  /** PostgREST and the functions server (which also serves web/dist and /config.json). */
+  /** PostgREST and the functions server (which also serves the app and /config.json). */
   restUrl: string;
   functionsUrl: string;
   /** A dashboard user that exists in the seeded database. */
   login: { email: string; password: string };
   /** A viewer JWT, for requests outside the login flow. */
   viewerToken: string;
+  /** This run's build of the app, the one the functions server serves. */
+  webDist: string;
   messages: number;
 }
 
@@ -215,10 +219,15 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const workerPool = new pg.Pool({ connectionString: stack.workerUrl, max: 4 });
     closers.push(() => workerPool.end());
     const defaults = loadConfig({});
+    // The app is built from this checkout's source for the run (as the browser test does): a
+    // web/dist left from an older build, or none on a fresh checkout, would measure the wrong thing.
+    const webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-bench-web-'));
+    closers.push(async () => fs.rmSync(webDist, { recursive: true, force: true }));
+    await build({ configFile: fileURLToPath(new URL('../web/vite.config.ts', import.meta.url)), logLevel: 'error', build: { outDir: webDist, emptyOutDir: true } });
     const deps: DashboardDeps = {
       db: workerPool, feedUrl: stack.authenticatorUrl, jwtSecret: stack.jwtSecret, audience: 'clawbase', restUrl: rest.url, restAdminUrl: rest.adminUrl,
       publicRestUrl: rest.url, publicFunctionsUrl: undefined, restPort: Number(new URL(rest.url).port), ollamaHost: 'http://127.0.0.1:9',
-      gatewayHttpUrl: undefined, s3: defaults.s3, webDist: defaultWebDist, log: () => {},
+      gatewayHttpUrl: undefined, s3: defaults.s3, webDist, log: () => {},
     };
     const hub = new FeedHub(stack.authenticatorUrl, () => {});
     closers.push(() => hub.close());
@@ -271,18 +280,16 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       'ratio = pg per-request transaction p95 / PostgREST p95 (100% means PostgREST adds nothing over the database work itself).',
       ...plans.map((p) => `plan of a slow panel: ${p}`),
     ];
-    if (fs.existsSync(path.join(defaultWebDist, 'index.html'))) {
-      try {
-        const browser = await browserFigures({
-          opts, restUrl: rest.url, functionsUrl: functions.url, login: { email, password }, viewerToken: token, messages,
-        });
-        figures.push(...browser.figures);
-        notes.push(...browser.notes);
-      } catch (err) {
-        // The query figures above stand on their own.
-        notes.push(`browser figures failed: ${(err as Error).message.split('\n')[0]}`);
-      }
-    } else notes.push('web/dist is not built (npm run build:web): browser figures skipped.');
+    try {
+      const browser = await browserFigures({
+        opts, restUrl: rest.url, functionsUrl: functions.url, login: { email, password }, viewerToken: token, webDist, messages,
+      });
+      figures.push(...browser.figures);
+      notes.push(...browser.notes);
+    } catch (err) {
+      // The query figures above stand on their own.
+      notes.push(`browser figures failed: ${(err as Error).message.split('\n')[0]}`);
+    }
     const { rows: [size] } = await owner.query<{ messages: string; usage_rows: string }>(
       `select (select count(*) from api.messages)::text as messages, (select count(*) from api.usage_hourly)::text as usage_rows`);
     return {
