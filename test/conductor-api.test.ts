@@ -417,6 +417,12 @@ describe('the rollup, the feed view and the operator RPCs', () => {
     await writeMessages(stack.workerUrl, 'flags', 's1', [{ id: 'late', content: 'made the call' }, { id: 'clean', content: 'no calls' }]);
     expect(await flag('late')).toBe(true);
     expect(await flag('clean')).toBe(false);
+    // The same for the tool_result message that carries a failed call's result.
+    await stack.sql.query(`insert into api.tool_calls (agent_id, session_id, id, message_id, result_message_id, name, is_error, started_at)
+      values ('flags', 's1', 'tc0', 'first', 'late-result', 'exec', true, now())`);
+    await writeMessages(stack.workerUrl, 'flags', 's1', [{ id: 'late-result', role: 'tool_result', content: 'exit 1' }, { id: 'other', content: 'unrelated' }]);
+    expect(await flag('late-result')).toBe(true);
+    expect(await flag('other')).toBe(false);
     // A result merged in later: unknown, then failed, then corrected.
     await writeMessages(stack.workerUrl, 'flags', 's1', [{ id: 'asks', content: 'calls read' }]);
     await stack.sql.query(`insert into api.tool_calls (agent_id, session_id, id, message_id, name, started_at) values ('flags', 's1', 'tc2', 'asks', 'read', now())`);
@@ -442,7 +448,7 @@ describe('the rollup, the feed view and the operator RPCs', () => {
     // The flag changes no usage figure.
     await stack.sql.query('select private.fold_usage()');
     const { rows } = await stack.sql.query(`select sum(messages)::int as n from api.usage_hourly where agent_id = 'flags'`);
-    expect(rows[0].n).toBe(4);
+    expect(rows[0].n).toBe(6);
     const viewer = await stack.client('viewer');
     const totals = await viewer.from('usage_hourly_total').select('hour,messages,agents').order('hour', { ascending: false }).limit(1);
     expect(totals.error).toBeNull();
