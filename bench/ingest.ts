@@ -4,6 +4,8 @@
 //   quick: 100 sessions × 500 entries (50k)
 // Live: a local Gateway (protocol v4) sends session.message events; latency is event sent →
 // row committed → NOTIFY clawbase_activity received by a LISTEN client.
+// Long session: what a 20-entry tail costs when its session already holds 200,000 entries (quick:
+// 20,000), next to the same tail of a new session; a personal agent's main session lives for months.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,6 +89,20 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       if (summary.totals[source].errors) notes.push(`${source}: ${summary.totals[source].errors} ingest errors (expected 0)`);
     }
 
+    const tails = opts.quick ? 10 : 20;
+    const longEntries = opts.quick ? 20_000 : 200_000;
+    const longTail = await tailLatency(await fresh('bench_long'), path.join(tmp, 'long'), longEntries, tails, settings, opts);
+    const newTail = await tailLatency(await fresh('bench_new'), path.join(tmp, 'new'), 20, tails, settings, opts);
+    figures.push({
+      name: `20-entry tail of a session of ${longEntries.toLocaleString('en')} entries, read to committed`,
+      value: longTail.p50,
+      unit: 'ms p50',
+      limit: { name: 'the same tail of a new session (20 entries), p50', value: newTail.p50 },
+      ratio: newTail.p50 / longTail.p50,
+      target: { text: '≥ 75% of a new session\'s (a batch costs what it holds, not what its session holds)', met: newTail.p50 / longTail.p50 >= 0.75 },
+      extra: { p95: longTail.p95, new_p95: newTail.p95, tails },
+    });
+
     const live = await liveLatency(await fresh('bench_live'), opts.quick ? 100 : 300, opts);
     figures.push({
       name: 'live: Gateway event sent → row committed → NOTIFY received',
@@ -105,6 +121,31 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     await db.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * One session of `initial` entries ingested, then `tails` times 20 more appended to its file and
+ * ingested (one pass each): the time of each pass, as the collector does it.
+ */
+async function tailLatency(urls: { worker: string }, state: string, initial: number, tails: number,
+  settings: Parameters<typeof runIngest>[0]['settings'], opts: BenchOptions): Promise<{ p50: number; p95: number }> {
+  const sid = sessionId(initial);
+  const entries = sessionEntries(sid, initial + tails * 20);
+  const file = writeJsonlSession(state, 'tail', sid, entries.slice(0, initial));
+  const pass = () => runIngest({ connectionString: urls.worker, stateDir: state, settings, once: true, signal: new AbortController().signal, log: () => {} });
+  opts.log(`a session of ${initial.toLocaleString('en')} entries, then ${tails} tails of 20…`);
+  const first = await pass();
+  if (entriesOf(first, 'jsonl') !== initial) throw new Error(`the session's first pass stored ${entriesOf(first, 'jsonl')} of ${initial} entries`);
+  const times: number[] = [];
+  for (let i = 0; i < tails; i++) {
+    fs.appendFileSync(file, entries.slice(initial + i * 20, initial + (i + 1) * 20).map((e) => JSON.stringify(e) + '\n').join(''));
+    const t0 = performance.now();
+    const summary = await pass();
+    times.push(performance.now() - t0);
+    if (entriesOf(summary, 'jsonl') !== 20 || summary.totals.jsonl.errors) throw new Error(`tail ${i + 1} stored ${entriesOf(summary, 'jsonl')} of 20 entries`);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p95: percentile(times, 95) };
 }
 
 /** COPY out what the collectors stored, then COPY it into a fresh database: the same rows, one stream. */
