@@ -1,7 +1,6 @@
 // The Gateway observer against a local ws server replaying the frames a real OpenClaw 2026.9.6
 // Gateway sent during a text turn and a tool turn; then the SQLite reader on the same session.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { count, waitFor } from './support/collector.ts';
 import { fixturesDir, realSqliteFixture } from './support/openclaw-corpus.ts';
 import { freePort } from './support/ports.ts';
 import { createTestDatabase } from './support/stack.ts';
+import { tempDirs } from './support/temp-dirs.ts';
 
 interface Recorded { t: string; dir: 'in' | 'out'; f: Record<string, unknown> }
 const recording = (name: string): Recorded[] =>
@@ -58,7 +58,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sql?.end();
+  stateDirs.removeAll();
 });
+const stateDirs = tempDirs();
+const stateDir = stateDirs.make;
 
 const settings = { maxContentBytes: 1_048_576, batchSize: 500, writers: 2, pollMs: 100 };
 const session = 'c337f731-ddde-4dba-86ee-5f61da3962c7';
@@ -71,7 +74,7 @@ describe('Gateway observer', () => {
     const notes: Array<Record<string, unknown>> = [];
     listener.on('notification', (n) => n.channel === activityChannel && notes.push(JSON.parse(n.payload!)));
     await listener.query(`listen ${activityChannel}`);
-    const emptyState = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-gw-'));
+    const emptyState = stateDir('clawbase-gw-');
     const abort = new AbortController();
     const logs: string[] = [];
     const ingest = runIngest({ connectionString: workerUrl, stateDir: emptyState, settings, once: false, signal: abort.signal, log: (l) => logs.push(l), gateway: { url: server.url, token: 'test-token-123' } });
@@ -106,7 +109,7 @@ describe('Gateway observer', () => {
     for (const n of notes) expect(JSON.stringify(n).length).toBeLessThan(8000);
 
     // The SQLite transcript of the same session: 21 entries, the five live ones among them, each stored once.
-    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-gw-sqlite-'));
+    const state = stateDir('clawbase-gw-sqlite-');
     fs.mkdirSync(path.join(state, 'agents', 'main', 'agent'), { recursive: true });
     fs.copyFileSync(realSqliteFixture, path.join(state, 'agents', 'main', 'agent', 'openclaw-agent.sqlite'));
     const summary = await runIngest({ connectionString: workerUrl, stateDir: state, settings, once: true, signal: new AbortController().signal, log: () => {} });

@@ -1,12 +1,12 @@
 // The collector process against a real database while the test writes OpenClaw's files under it.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectorEnv, count, startCollector, waitFor, type Collector } from './support/collector.ts';
 import { AgentSqlite, sessionEntries, sessionId, writeJsonlSession, type Entry } from './support/openclaw-corpus.ts';
 import { createTestDatabase } from './support/stack.ts';
+import { tempDirs } from './support/temp-dirs.ts';
 
 let sql: pg.Pool;
 let ownerUrl: string;
@@ -20,14 +20,17 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of running) c.child.kill('SIGKILL');
   await sql?.end();
+  stateDirs.removeAll();
 });
+const stateDirs = tempDirs();
+const stateDir = stateDirs.make;
 
 const line = (e: Entry) => JSON.stringify(e) + '\n';
 const messagesOf = (agent: string, session: string) => count(sql, 'select count(*) as n from api.messages where agent_id = $1 and session_id = $2', [agent, session]);
 
 describe('clawbase ingest, following', () => {
   it('picks up appends, waits for partial lines, survives rotation and truncation, and finds a new SQLite agent: exact counts', async () => {
-    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-follow-'));
+    const state = stateDir('clawbase-follow-');
     const collector = await startCollector(collectorEnv(ownerUrl, state, { CLAWBASE_INGEST_POLL_MS: '50', CLAWBASE_INGEST_BATCH: '40' }));
     running.push(collector);
     expect(collector.output()).toMatch(/Gateway observer is off/);
@@ -90,7 +93,7 @@ describe('clawbase ingest, following', () => {
 
 describe('clawbase ingest, killed mid-batch', () => {
   it('resumes after kill -9 from its committed checkpoints: every entry exactly once', async () => {
-    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-kill-'));
+    const state = stateDir('clawbase-kill-');
     const perSession = 1500;
     const jsonlSessions = 16;
     for (let i = 0; i < jsonlSessions; i++) writeJsonlSession(state, 'killj', sessionId(300 + i), sessionEntries(sessionId(300 + i), perSession));

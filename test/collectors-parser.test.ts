@@ -1,13 +1,13 @@
 // The one parser behind all three sources, on the real fixtures and on generated hostile input.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { JsonlTailer } from '../worker/collectors/jsonl-tailer.ts';
 import { BatchBuilder, type EntryContext } from '../worker/collectors/parser.ts';
 import type { Batch, SourceContext } from '../worker/collectors/records.ts';
 import { SqliteReader } from '../worker/collectors/sqlite-reader.ts';
 import { AgentSqlite, legacyJsonlDir, realSqliteFixture, sessionEntries, sessionId } from './support/openclaw-corpus.ts';
+import { tempDirs } from './support/temp-dirs.ts';
 
 const limits = { maxContentBytes: 64 * 1024 };
 
@@ -21,8 +21,10 @@ function all<K extends 'messages' | 'toolCalls' | 'errors' | 'sessions'>(batches
   return batches.flatMap((b) => b[k] as unknown[]) as Batch[K];
 }
 
+const stateDirs = tempDirs();
+afterAll(() => stateDirs.removeAll());
 function tempState(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-openclaw-'));
+  return stateDirs.make('clawbase-openclaw-');
 }
 
 describe('JSONL fixtures (legacy era)', () => {
