@@ -8,11 +8,7 @@
 //
 // The browser half (first data in Chromium, gzipped JS) belongs to the SPA: see browserFigures().
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { build } from 'vite';
 import type { DashboardDeps } from '../functions/dashboard/deps.ts';
 import { webApp } from '../functions/dashboard/web-app.ts';
 import { collectMetrics, metricsFunction } from '../functions/metrics/index.ts';
@@ -26,6 +22,7 @@ import { FeedHub } from '../functions/live/feed.ts';
 import { loadConfig } from '../lib/config.ts';
 import { isMain, machine, percentile, runStandalone, type BenchOptions, type BenchReport, type Figure } from './lib.ts';
 import { startBenchStack } from './stack.ts';
+import { buildWebApp } from '../test/support/web-build.ts';
 import { measureBrowser } from './dashboard-browser.ts';
 
 const targetMs = 50;
@@ -221,9 +218,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const defaults = loadConfig({});
     // The app is built from this checkout's source for the run (as the browser test does): a
     // web/dist left from an older build, or none on a fresh checkout, would measure the wrong thing.
-    const webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'clawbase-bench-web-'));
+    const webDist = await buildWebApp('clawbase-bench-web-');
     closers.push(async () => fs.rmSync(webDist, { recursive: true, force: true }));
-    await build({ configFile: fileURLToPath(new URL('../web/vite.config.ts', import.meta.url)), logLevel: 'error', build: { outDir: webDist, emptyOutDir: true } });
     const deps: DashboardDeps = {
       db: workerPool, feedUrl: stack.authenticatorUrl, jwtSecret: stack.jwtSecret, audience: 'clawbase', restUrl: rest.url, restAdminUrl: rest.adminUrl,
       publicRestUrl: rest.url, publicFunctionsUrl: undefined, restPort: Number(new URL(rest.url).port), ollamaHost: 'http://127.0.0.1:9',

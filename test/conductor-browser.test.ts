@@ -4,12 +4,10 @@
 // reload, memory search, a viewer without write controls, phone width, and no console errors.
 // Screenshots of every panel go to test-output/screenshots/ (kept by CI as artifacts).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import pg from 'pg';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DashboardDeps } from '../functions/dashboard/deps.ts';
 import { webApp } from '../functions/dashboard/web-app.ts';
@@ -26,6 +24,7 @@ import { refreshFunction } from '../functions/refresh/index.ts';
 import { startFunctionsServer } from '../functions/server.ts';
 import { makeOllama } from '../worker/memory/ollama.ts';
 import { testDashboardDeps } from './support/dashboard.ts';
+import { buildWebApp } from './support/web-build.ts';
 import { openDir, startEdge, testDomain } from './support/nginx.ts';
 import { audience, startTestStack, type TestStack } from './support/stack.ts';
 
@@ -169,8 +168,7 @@ const column = (p: Page, status: string) => p.locator(`cb-tasks section[data-sta
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
   const started = performance.now();
-  webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'conductor-web-'));
-  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'error', build: { outDir: webDist, emptyOutDir: true } });
+  webDist = await buildWebApp('conductor-web-');
   timings.build_ms = Math.round(performance.now() - started);
   stack = await startTestStack('conductor_browser');
   await seed(stack.sql);
